@@ -1,0 +1,83 @@
+"""Assertions for graders whose failure messages teach: what is wrong, where, and the likely bug."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .submission import CallResult, Trace
+
+
+def fmt_call(name: str, *args) -> str:
+    """A short description of a call for messages: arrays by shape, scalars by value."""
+    parts = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            parts.append(f"<{a.dtype} array {a.shape}>")
+        elif isinstance(a, dict):
+            parts.append("{" + ", ".join(f"{k!r}: ..." for k in a) + "}")
+        elif isinstance(a, (list, tuple)) and len(a) > 4:
+            parts.append(f"<{type(a).__name__} of {len(a)}>")
+        else:
+            parts.append(repr(a))
+    return f"{name}({', '.join(parts)})"
+
+
+def assert_close(actual, expected, *, call: str, rtol: float = 1e-5, atol: float = 1e-6,
+                 hint: str = "") -> None:
+    """Compare a student's array with the reference; the message locates the worst entry."""
+    expected = np.asarray(expected)
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape:
+        raise AssertionError(f"{call} returned shape {actual.shape}, expected {expected.shape}"
+                             + (f"; {hint}" if hint else ""))
+    a = actual.astype(np.float64)
+    e = expected.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise AssertionError(f"{call} returned NaN or inf where the reference is finite"
+                             + (f"; {hint}" if hint else ""))
+    bad = np.abs(a - e) > atol + rtol * np.abs(e)
+    if bad.any():
+        err = np.abs(a - e)
+        worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+        raise AssertionError(
+            f"{call} differs from the reference at {int(bad.sum())} of {bad.size} entries "
+            f"(largest error {float(err.max()):.3g} at index {list(worst)}: got {a[worst]:.6g}, "
+            f"expected {e[worst]:.6g})" + (f"; {hint}" if hint else ""))
+
+
+def assert_dtype(value, dtype, *, call: str, hint: str = "") -> None:
+    value = np.asarray(value)
+    if value.dtype != np.dtype(dtype):
+        raise AssertionError(f"{call} returned {value.dtype}, expected {np.dtype(dtype)}"
+                             + (f"; {hint}" if hint else "; keep float32 (mind float64 constants from NumPy)"))
+
+
+def assert_on_device(result: CallResult, *, call: str) -> None:
+    """The result must be a JAX array: NumPy results mean the work ran on the host."""
+    if "numpy" in result.kinds:
+        raise AssertionError(f"{call} returned a NumPy array: the work ran on the host, not in JAX; "
+                             "use jax.numpy (jnp) instead of numpy (np) inside the function")
+
+
+def assert_traceable(trace: Trace, *, name: str) -> None:
+    if not trace.traceable:
+        first = trace.error.splitlines()[0] if trace.error else "unknown error"
+        raise AssertionError(
+            f"{name} cannot be traced by JAX ({first[:200]}); likely a NumPy call on a JAX array "
+            "(use jnp), a float()/int() of an array, or an `if` on an array value (use jnp.where)")
+
+
+def is_jitted(trace: Trace) -> bool:
+    """A jitted function traces to one call of a compiled sub-program (`jit`/`pjit`)."""
+    return len(trace.top) == 1 and trace.top[0] in ("jit", "pjit")
+
+
+def loop_count(trace: Trace) -> int:
+    """Compiled loops anywhere in the program (fori_loop/while_loop lower to while, scan to scan)."""
+    return trace.primitives.get("while", 0) + trace.primitives.get("scan", 0)
+
+
+def assert_unchanged(before: np.ndarray, after: np.ndarray, *, name: str) -> None:
+    if not np.array_equal(before, after):
+        raise AssertionError(f"{name} changed its input array: build and return a new array "
+                             "(x.at[...].set(...)) and leave the argument as it was")

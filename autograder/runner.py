@@ -1,0 +1,96 @@
+"""Grade one notebook: run its pytest grader module and collect a results object (SPEC.md).
+
+Run as a child process by the command line (``python -m autograder.runner NB STEM OUT``) so that
+a crash of one grading leaves the others and the command itself standing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from .points import STEMS
+
+
+class _Collector:
+    """Turns pytest's reports into SPEC's test entries, with the marks each test declares."""
+
+    def __init__(self):
+        self.marks: dict[str, tuple[str, int]] = {}
+        self.tests: dict[str, dict] = {}
+        self.order: list[str] = []
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            ex, pts = item.get_closest_marker("exercise"), item.get_closest_marker("points")
+            if ex is None or pts is None:
+                raise pytest.UsageError(f"grader {item.nodeid} lacks @graded(exercise, points)")
+            self.marks[item.nodeid] = (ex.args[0], pts.args[0])
+            self.order.append(item.nodeid)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            exc = call.excinfo.value
+            # AssertionError (and StudentCodeError, Tampered) is a finding about the submission;
+            # anything else is the grader failing to measure, reported as an error.
+            report.grader_status = "failed" if isinstance(exc, AssertionError) else "error"
+            report.grader_message = str(exc) if isinstance(exc, AssertionError) else (
+                f"the grader could not run this check ({type(exc).__name__}: {exc})")
+
+    def pytest_runtest_logreport(self, report):
+        if report.nodeid not in self.marks:
+            return
+        exercise, points = self.marks[report.nodeid]
+        entry = self.tests.setdefault(report.nodeid, {
+            "name": report.nodeid.split("::")[-1].removeprefix("test_"),
+            "exercise": exercise, "score": 0.0, "max_score": float(points),
+            "status": "passed", "output": "",
+        })
+        if report.skipped:
+            entry.update(status="skipped", max_score=0.0, output=str(report.longrepr[-1]))
+        elif report.failed:
+            if entry["status"] == "passed":  # the first failure (setup or call) is the one to show
+                entry.update(status=getattr(report, "grader_status", "error"),
+                             output=getattr(report, "grader_message", "the grader failed to run"))
+        elif report.when == "call" and entry["status"] == "passed":
+            entry["score"] = float(points)
+
+
+def grade(notebook: Path, stem: str, seed: int | None = None) -> dict:
+    """Run the graders of ``stem`` on ``notebook``; return the SPEC results object."""
+    if stem not in STEMS:
+        raise ValueError(f"unknown part {stem!r}; one of {', '.join(STEMS)}")
+    module = resources.files("autograder.graders").joinpath(f"test_{stem}.py")
+    collector = _Collector()
+    args = [str(module), "--notebook", str(notebook), "-q", "-p", "no:cacheprovider",
+            "--rootdir", str(Path(str(module)).parent), "-c", os.devnull,
+            "-o", "addopts=", "--no-header"]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    pytest.main(args, plugins=[collector])
+    tests = [collector.tests[n] for n in collector.order if n in collector.tests]
+    return {
+        "notebook": str(notebook),
+        "score": sum(t["score"] for t in tests),
+        "max_score": sum(t["max_score"] for t in tests),
+        "tests": tests,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    notebook, stem, out = (argv or sys.argv[1:])[:3]
+    result = grade(Path(notebook), stem)
+    Path(out).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

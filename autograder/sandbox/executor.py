@@ -1,0 +1,275 @@
+"""Execute a student's notebook, cell by cell, in a real Jupyter kernel under limits.
+
+A cell that raises does not stop the run. A cell that overruns its time limit is interrupted
+and the next cells still run. A cell that ignores the interrupt, or kills the kernel
+(``os._exit``, ``exit()``, a crash), costs a restart: the kernel is started afresh and the
+notebook replayed without that cell, so the functions defined above it keep their points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from . import channel
+
+# Environment variables a notebook under grading may see: no tokens or CI secrets.
+ENV_KEEP_PREFIXES = ("JAX_", "XLA_", "CUDA_", "NVIDIA_", "TF_CPP_", "LC_", "OPENBLAS_")
+ENV_KEEP = {"PATH", "LANG", "LD_LIBRARY_PATH", "TZ", "TERM", "PYTHONHASHSEED"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    cell_timeout_s: int = 60  # one cell; a demo cell that trains for longer is cut off
+    notebook_timeout_s: int = 300  # all cells together; later cells are not run after that
+    interrupt_grace_s: int = 5  # how long an interrupted cell has to stop before a restart
+    call_timeout_s: int = 120  # one grader request (a call, a trace, a timed race)
+    memory_bytes: int = 6 << 30  # heap of the kernel process (RLIMIT_DATA)
+    file_bytes: int = 64 << 20  # largest file the notebook may write
+    output_chars: int = 20_000  # printed output kept per notebook; the rest is counted only
+    max_restarts: int = 3
+
+
+@dataclasses.dataclass
+class CellRun:
+    index: int  # position among the notebook's code cells, from 0
+    status: str  # ok | error | timeout | killed | skipped | not-run
+    message: str = ""
+
+
+class _SandboxKernelManager(AsyncKernelManager):
+    """An IPython kernel started through ``autograder.sandbox.kernel`` (limits, hidden imports)."""
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [sys.executable, "-m", "autograder.sandbox.kernel", "-f", self.connection_file]
+
+
+class _CappedClient(NotebookClient):
+    """Keeps error outputs and a bounded amount of printed text; counts the rest."""
+
+    printed_chars = 0
+    kept_chars = 0
+    cap = 0
+    timed_out = False
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg["content"]
+        if msg["msg_type"] == "stream":
+            text = content.get("text", "")
+            self.printed_chars += len(text)
+            room = self.cap - self.kept_chars
+            if room <= 0:
+                return None
+            self.kept_chars += min(room, len(text))
+            content = {**content, "text": text[:room]}
+            msg = {**msg, "content": content}
+        elif msg["msg_type"] == "error":
+            content = {**content, "traceback": content.get("traceback", [])[-3:]}
+            msg = {**msg, "content": content}
+        elif msg["msg_type"] in ("display_data", "execute_result"):
+            return None  # plots and reprs are not graded and can be large
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class _Restart(Exception):
+    def __init__(self, cell_index: int, status: str, message: str):
+        super().__init__(message)
+        self.cell_index, self.status, self.message = cell_index, status, message
+
+
+def _kernel_env(home: str, limits: Limits) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
+    env.update(
+        HOME=home,
+        TMPDIR=home,
+        MPLBACKEND="Agg",
+        PYTHONNOUSERSITE="1",
+        XLA_PYTHON_CLIENT_PREALLOCATE="false",  # share the GPU with the baseline in one process
+        AUTOGRADER_MEMORY_BYTES=str(limits.memory_bytes),
+        AUTOGRADER_FILE_BYTES=str(limits.file_bytes),
+    )
+    return env
+
+
+def _worker_source() -> str:
+    return resources.files("autograder.sandbox").joinpath("worker_side.py").read_text()
+
+
+class NotebookRun:
+    """One notebook executed in a sandboxed kernel, then serving the graders' requests."""
+
+    def __init__(self, code_cells: list[str], limits: Limits = Limits()):
+        self.code_cells = code_cells
+        self.limits = limits
+        self.skipped: dict[int, CellRun] = {}  # cells left out of replays, and why
+        self.cells: list[CellRun] = []
+        self.restarts = 0
+        self.printed_chars = 0
+        self.kept_output = ""
+        self._client: _CappedClient | None = None
+        self._workdir = tempfile.TemporaryDirectory(prefix="autograder-")
+        self._attr = "_grader_" + secrets.token_hex(8)
+        self.channel: channel.Channel | None = None
+
+    # ---- kernel lifecycle
+    def _start_kernel(self) -> None:
+        # nbclient writes each executed cell back into its notebook: one slot serves them all.
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
+        client = _CappedClient(
+            nb,
+            kernel_manager_class=_SandboxKernelManager,
+            kernel_name="python3",
+            timeout=self.limits.cell_timeout_s,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": "CellTimeout", "evalue": "", "traceback": []},
+            allow_errors=True,
+            startup_timeout=120,
+            shutdown_kernel="immediate",
+            iopub_timeout=5,
+        )
+        client.cap = self.limits.output_chars
+        home = self._workdir.name
+        client.km = client.create_kernel_manager()
+        # The kernel's own stdout/stderr go nowhere near ours: a notebook writing
+        # "Points 100/100" straight to file descriptor 1 must not reach the grading log.
+        client.start_new_kernel(cwd=home, env=_kernel_env(home, self.limits),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client.start_new_kernel_client()
+        self._client = client
+        boot = (
+            "def _grader_boot(src, attr):\n"
+            "    import sys\n"
+            "    ns = {'__name__': 'grader_worker'}\n"
+            "    exec(compile(src, '<grader worker>', 'exec'), ns)\n"
+            "    setattr(sys, attr, ns['Worker'](get_ipython().user_ns))\n"
+            f"_grader_boot({_worker_source()!r}, {self._attr!r})\n"
+            "del _grader_boot\n"
+        )
+        reply = self._execute(boot, -1, timeout=120)
+        if reply.status != "ok":
+            raise RuntimeError(f"the grading worker failed to start in the kernel: {reply.message}")
+
+    def _stop_kernel(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self._client is not None and self._client.km is not None:
+            try:
+                self._client._cleanup_kernel()
+            except (RuntimeError, OSError):
+                pass  # already dead: nothing to clean
+        self._client = None
+
+    def close(self) -> None:
+        self._stop_kernel()
+        self._workdir.cleanup()
+
+    # ---- running cells
+    def _execute(self, source: str, index: int, timeout: int) -> CellRun:
+        """Run one cell; CellRun.status is ok, error or timeout. Raises DeadKernelError."""
+        cell = nbformat.v4.new_code_cell(source)
+        client = self._client
+        client.timeout = timeout
+        client.timed_out = False
+        client.execute_cell(cell, 0, store_history=index >= 0)
+        if client.timed_out:
+            return CellRun(index, "timeout", f"ran past the {timeout}s limit for one cell and was interrupted")
+        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+        if not errors:
+            return CellRun(index, "ok")
+        err = errors[-1]
+        return CellRun(index, "error", f"{err.get('ename')}: {err.get('evalue')}"[:300])
+
+    def _alive_and_idle(self) -> bool:
+        """After an interrupt: does the kernel answer a trivial cell within the grace period?"""
+        try:
+            return self._execute("pass", -1, timeout=self.limits.interrupt_grace_s).status == "ok"
+        except DeadKernelError:
+            return False
+
+    def _run_cells_once(self) -> None:
+        self._start_kernel()
+        self.cells = []
+        deadline = time.monotonic() + self.limits.notebook_timeout_s
+        for i, src in enumerate(self.code_cells):
+            if i in self.skipped:
+                self.cells.append(self.skipped[i])
+                continue
+            left = int(deadline - time.monotonic())
+            if left <= 0:
+                self.cells.append(CellRun(i, "not-run", "the notebook's total time limit was reached"))
+                continue
+            try:
+                run = self._execute(src, i, timeout=min(self.limits.cell_timeout_s, left))
+            except DeadKernelError:
+                raise _Restart(i, "killed", "stopped the kernel (exit, os._exit, a crash or running out of memory)")
+            if run.status == "timeout" and not self._alive_and_idle():
+                raise _Restart(i, "killed", "ran past the time limit and ignored the interrupt")
+            self.cells.append(run)
+        self.printed_chars = self._client.printed_chars
+
+    def run(self) -> "NotebookRun":
+        """Execute every code cell, restarting past cells that hang or kill the kernel."""
+        while True:
+            try:
+                self._run_cells_once()
+                return self
+            except _Restart as restart:
+                self._stop_kernel()
+                self.skipped[restart.cell_index] = CellRun(restart.cell_index, "skipped",
+                                                           f"{restart.message}; skipped when the notebook was rerun")
+                self.restarts += 1
+                if self.restarts > self.limits.max_restarts:
+                    raise RuntimeError(f"gave up after {self.restarts} kernel restarts") from None
+
+    # ---- serving the graders
+    def connect(self) -> channel.Channel:
+        """Start the worker's request loop in the kernel and return the channel to it."""
+        if self.channel is not None:
+            return self.channel
+        if self._client is None:
+            self.run()
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(60)
+        token = secrets.token_hex(16)
+        port = listener.getsockname()[1]
+        self._client.kc.execute(
+            f"getattr(__import__('sys'), {self._attr!r}).serve('127.0.0.1', {port}, {token!r})",
+            store_history=False,
+        )
+        try:
+            conn, _ = listener.accept()
+        finally:
+            listener.close()
+        self.channel = channel.Channel(conn, token, self.limits.call_timeout_s)
+        return self.channel
+
+    def restart(self) -> None:
+        """After the worker died or hung mid-request: a fresh kernel running the same cells."""
+        self._stop_kernel()
+        self.restarts += 1
+        if self.restarts > self.limits.max_restarts:
+            raise RuntimeError(f"gave up after {self.restarts} kernel restarts")
+        self.run()
+
+
+def code_cells_of(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]

@@ -1,0 +1,161 @@
+"""The one thin layer through which graders reach a student's code.
+
+Graders never touch the kernel: they ask a ``Submission`` to call a function the notebook
+defined, to trace it, or to race it against a baseline, and get plain NumPy values back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from .sandbox.channel import WorkerLost
+from .sandbox.executor import CellRun, Limits, NotebookRun, code_cells_of
+
+
+class StudentCodeError(AssertionError):
+    """The student's function raised, hung or is missing: the message says which and how."""
+
+
+@dataclasses.dataclass
+class CallResult:
+    value: object  # the return value as NumPy arrays / Python scalars, same structure
+    kinds: list[str]  # per leaf: 'jax' (device array), 'numpy' (host array) or 'python'
+    args_after: list | None = None  # the arguments after the call (host calls only)
+
+
+@dataclasses.dataclass
+class Trace:
+    traceable: bool
+    error: str = ""
+    eqns: int = 0  # equations in the jaxpr, counted into sub-jaxprs (loop bodies, jit calls)
+    primitives: dict = dataclasses.field(default_factory=dict)
+    top: list = dataclasses.field(default_factory=list)  # primitives at the top level
+
+
+@dataclasses.dataclass
+class Race:
+    candidate_s: list[float]
+    baseline_s: list[float]
+    outputs: list  # the candidate's output of every timed run, for checking
+
+    @property
+    def speedup(self) -> float:
+        """Median baseline time over median candidate time."""
+        return float(np.median(self.baseline_s) / np.median(self.candidate_s))
+
+
+class Tampered(AssertionError):
+    """The notebook rebound functions a fair timing relies on."""
+
+
+class Submission:
+    def __init__(self, code_cells: list[str], limits: Limits = Limits()):
+        self._run = NotebookRun(code_cells, limits).run()
+        self._baselines: dict[str, dict] = {}  # label -> load request, replayed after a restart
+        self._channel = None
+
+    @classmethod
+    def from_notebook(cls, path: Path, limits: Limits = Limits()) -> "Submission":
+        return cls(code_cells_of(path), limits)
+
+    # ---- what happened when the notebook ran
+    @property
+    def cells(self) -> list[CellRun]:
+        return self._run.cells
+
+    @property
+    def printed_chars(self) -> int:
+        return self._run.printed_chars
+
+    def close(self) -> None:
+        self._run.close()
+
+    # ---- requests
+    def _request(self, req: dict, what: str) -> dict:
+        if self._channel is None:
+            self._channel = self._run.connect()
+            for req in self._baselines.values():  # a restarted kernel needs them again
+                self._channel.request(req)
+        try:
+            reply = self._channel.request(req)
+        except WorkerLost as lost:
+            self._channel = None
+            self._run.restart()  # later requests get a fresh kernel with the same cells
+            raise StudentCodeError(f"{what} did not return: {lost}") from None
+        if reply["status"] != "ok":
+            raise StudentCodeError(f"{what} raised {reply['error']}")
+        return reply
+
+    def platform(self) -> dict:
+        """The device the notebook's JAX computes on: {"platform": "cpu"|"gpu", "device": ...}."""
+        return self._request({"op": "platform"}, "asking the kernel for its device")
+
+    def defined(self, name: str) -> bool:
+        return self._request({"op": "describe", "name": name}, f"looking up {name}")["defined"]
+
+    def require(self, name: str) -> None:
+        """Fail with a teaching message when the notebook does not define ``name``."""
+        info = self._request({"op": "describe", "name": name}, f"looking up {name}")
+        if not info["defined"]:
+            raise StudentCodeError(
+                f"{name} is not defined: run the notebook top to bottom and keep the name exactly `{name}`")
+        if not info["callable"]:
+            raise StudentCodeError(f"{name} is a {info['type']}, not a function")
+
+    def call(self, name: str, *args, device: bool = True) -> CallResult:
+        """Call the student's ``name(*args)``.
+
+        With ``device=True`` NumPy array arguments become JAX arrays first; with ``device=False``
+        they arrive as NumPy arrays and come back in ``args_after``, to catch in-place edits.
+        """
+        self.require(name)
+        reply = self._request({"op": "call", "name": name, "args": list(args), "device": device,
+                               "return_args": not device}, f"{name}(...)")
+        return CallResult(reply["value"], reply["kinds"], reply.get("args_after"))
+
+    def trace(self, name: str, *args, static: tuple[int, ...] = ()) -> Trace:
+        """``jax.make_jaxpr`` of ``name`` with the arguments at ``static`` held as constants."""
+        self.require(name)
+        reply = self._request({"op": "jaxpr", "name": name, "args": list(args), "static": list(static)},
+                              f"tracing {name}")
+        return Trace(reply["traceable"], reply.get("error", ""), reply.get("eqns", 0),
+                     reply.get("primitives", {}), reply.get("top", []))
+
+    def load_baseline(self, label: str, source: str, bind: dict[str, str] | None = None) -> None:
+        """Send baseline code (as text) into the worker; only ever after the student's cells.
+
+        ``bind`` maps names in the baseline's namespace to the student's functions, e.g.
+        ``{"predict": "predict"}`` for a Python loop over the student's own ``predict``.
+        """
+        req = {"op": "load_baseline", "label": label, "source": source, "bind": bind or {}}
+        self._baselines[label] = req
+        self._request(req, f"loading baseline {label}")
+
+    def race(self, name: str, baseline: tuple[str, str], runs: list[dict], *,
+             baseline_device: bool = True, warmup: int = 2) -> Race:
+        """Time ``name`` against ``baseline`` = (label, function) over ``runs``.
+
+        Each run is ``{"candidate": args, "baseline": args}`` (baseline args default to the
+        candidate's). Raises ``Tampered`` when the notebook patched what timing relies on.
+        """
+        label, fn = baseline
+        return self._race(name, {"baseline": label, "name": fn, "device": baseline_device}, runs, warmup)
+
+    def race_names(self, name: str, baseline_name: str, runs: list[dict], *, warmup: int = 2) -> Race:
+        """Time two of the student's own functions against each other (gelu_jit vs gelu)."""
+        self.require(baseline_name)
+        return self._race(name, {"name": baseline_name, "device": True}, runs, warmup)
+
+    def _race(self, name: str, baseline: dict, runs: list[dict], warmup: int) -> Race:
+        self.require(name)
+        reply = self._request({
+            "op": "race", "runs": runs, "warmup": warmup,
+            "candidate": {"name": name, "device": True}, "baseline": baseline,
+        }, f"timing {name}")
+        if "tampered" in reply:
+            raise Tampered("the notebook replaced " + ", ".join(reply["tampered"])
+                           + ": speed cannot be measured fairly, so no speed points")
+        return Race(reply["candidate_s"], reply["baseline_s"], reply["outputs"])
