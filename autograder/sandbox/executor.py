@@ -28,7 +28,7 @@ from . import channel
 
 # Environment variables a notebook under grading may see: no tokens or CI secrets.
 ENV_KEEP_PREFIXES = ("JAX_", "XLA_", "CUDA_", "NVIDIA_", "TF_CPP_", "LC_", "OPENBLAS_")
-ENV_KEEP = {"PATH", "LANG", "LD_LIBRARY_PATH", "TZ", "TERM", "PYTHONHASHSEED"}
+ENV_KEEP = {"PATH", "PYTHONPATH", "LANG", "LD_LIBRARY_PATH", "TZ", "TERM", "PYTHONHASHSEED"}
 
 
 @dataclasses.dataclass(frozen=True)

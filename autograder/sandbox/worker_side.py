@@ -10,7 +10,6 @@ same file as a module for ``encode``/``decode``, so both sides share one codec.
 It must stay self-contained: the standard library, numpy and jax only.
 """
 
-import builtins
 import io
 import json
 import math
@@ -35,9 +34,10 @@ _format_exc = traceback.format_exception_only
 
 MAX_FRAME_BYTES = 1 << 30  # a reply larger than 1 GiB is refused, not buffered
 # Modules whose attributes a fair timing depends on; a notebook that rebinds one loses the
-# speed tests ("time.perf_counter was replaced") instead of fooling them.
+# speed tests ("time.perf_counter was replaced") instead of fooling them. Not builtins:
+# IPython itself rebinds input() and friends around every cell.
 WATCHED_MODULES = (
-    "builtins", "math", "time", "json", "socket", "struct",
+    "math", "time", "json", "socket", "struct",
     "numpy", "numpy.random", "numpy.linalg", "numpy.testing",
     "jax", "jax.numpy", "jax.random", "jax.lax", "jax.nn",
 )
@@ -374,5 +374,5 @@ class _Missing:
 
 
 _MISSING = _Missing()
-# Keep builtins and math referenced so the snapshot sees them imported.
-_ = (builtins, math)
+# Keep math referenced so the snapshot sees it imported.
+_ = math
