@@ -38,7 +38,7 @@ def assert_close(actual, expected, *, call: str, rtol: float = 1e-5, atol: float
     bad = np.abs(a - e) > atol + rtol * np.abs(e)
     if bad.any():
         err = np.abs(a - e)
-        worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+        worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape)) if err.ndim else ()
         raise AssertionError(
             f"{call} differs from the reference at {int(bad.sum())} of {bad.size} entries "
             f"(largest error {float(err.max()):.3g} at index {list(worst)}: got {a[worst]:.6g}, "

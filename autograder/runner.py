@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+
+# Graders use JAX a little (PRNG keys); on a GPU runner they must not take the card's memory
+# from the student's kernel, which computes on it in another process.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 from importlib import resources
 from pathlib import Path
 
