@@ -1,0 +1,1 @@
+"""solutions are the oracles and the reference answers"""
