@@ -1,13 +1,22 @@
 """Shared fixtures: notebooks built on the fly from reference answers or arbitrary code."""
 
+import zlib
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from solutions.answers import answer_source
 
 REPO = Path(__file__).resolve().parents[1]
+MASTER_SEED = 20261125  # fixed, so a failing test of the repository itself replays exactly
+
+
+@pytest.fixture
+def rng(request) -> np.random.Generator:
+    """Seeded from the master seed and the test's id: reproducible whatever the test order."""
+    return np.random.default_rng([MASTER_SEED, zlib.crc32(request.node.nodeid.encode())])
 
 
 def write_notebook(path: Path, cells: list[str]) -> Path:

@@ -6,7 +6,6 @@ import ast
 import math
 import sys
 import time
-import zlib
 from importlib import resources
 
 import numpy as np
@@ -15,14 +14,9 @@ import pytest
 from solutions.data import load_digits
 from solutions.golden import heat, mlp
 
-MASTER_SEED = 20261125
 FD_EPS = 1e-6
 
 
-@pytest.fixture
-def rng(request):
-    """Seeded from the master seed and the test's id: reproducible whatever the test order."""
-    return np.random.default_rng([MASTER_SEED, zlib.crc32(request.node.nodeid.encode())])
 
 
 def edges(u):

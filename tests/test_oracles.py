@@ -4,21 +4,15 @@ least-squares solution for fit_linear."""
 
 import math
 import statistics
-import zlib
 
 import numpy as np
 import pytest
 
 from solutions import oracles
 
-MASTER_SEED = 20261125
 FD_EPS = 1e-6
 
 
-@pytest.fixture
-def rng(request):
-    """Seeded from the master seed and the test's id: reproducible whatever the test order."""
-    return np.random.default_rng([MASTER_SEED, zlib.crc32(request.node.nodeid.encode())])
 
 
 def central_difference(f, x):
