@@ -14,6 +14,7 @@ Unlike the command line, this runs inside the student's kernel: no sandbox (auto
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import secrets
@@ -27,7 +28,7 @@ _SUBMISSIONS: dict[int, Submission] = {}  # one per kernel namespace, reused by 
 FIXTURES = ("submission", "rng", "seed", "device")  # all a grader test may ask for
 
 
-def grader_test(stem: str, test_name: str):
+def grader_test_function(stem: str, test_name: str):
     """The test function ``test_<test_name>`` of the grader module for ``stem``."""
     module = importlib.import_module(f"autograder.graders.test_{stem}")
     fn = getattr(module, f"test_{test_name}", None)
@@ -40,11 +41,36 @@ def _marks(fn) -> dict:
     return {m.name: m for m in getattr(fn, "pytestmark", [])}
 
 
+@dataclasses.dataclass(frozen=True)
+class GraderTest:
+    name: str  # the test function's name without "test_", as in the JSON results
+    exercise: str
+    points: int
+    speed: bool
+    checks: str  # first line of its docstring: what it checks
+
+
+def grader_tests(stem: str) -> list[GraderTest]:
+    """Every test of a grader module, in file order, with the marks it declares."""
+    module = importlib.import_module(f"autograder.graders.test_{stem}")
+    tests = []
+    for name, fn in vars(module).items():
+        if not (name.startswith("test_") and inspect.isfunction(fn)):
+            continue
+        marks = _marks(fn)
+        if "exercise" not in marks or "points" not in marks:
+            raise LookupError(f"{stem}: {name} lacks @graded(exercise, points)")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        tests.append(GraderTest(name.removeprefix("test_"), marks["exercise"].args[0],
+                                marks["points"].args[0], "gpu" in marks, doc[0] if doc else ""))
+    return tests
+
+
 def check(stem: str, test_name: str, user_ns: dict | None = None, seed: int | None = None) -> None:
     """Run one grader test against this kernel's functions; AssertionError if it fails."""
     _quiet_tracebacks()
     ns = user_ns if user_ns is not None else sys._getframe(1).f_globals
-    fn = grader_test(stem, test_name)
+    fn = grader_test_function(stem, test_name)
     sub = _SUBMISSIONS.setdefault(id(ns), Submission.in_process(ns))
     device = sub.platform()
     if "gpu" in _marks(fn) and device["platform"] != "gpu":

@@ -1,10 +1,8 @@
 """The points scheme: each grader module's tests add up to its notebook's share of 100."""
 
-import importlib
-import inspect
-
 import pytest
 
+from autograder.notebook_checks import grader_tests
 from autograder.points import ASSIGNMENT_POINTS, NOTEBOOK_POINTS, STEMS
 
 GRADED_NAMES = {  # SPEC.md's table, by notebook
@@ -17,19 +15,6 @@ GRADED_NAMES = {  # SPEC.md's table, by notebook
 }
 
 
-def grader_tests(stem: str) -> dict[str, tuple[str, int, bool]]:
-    """name -> (exercise, points, is_speed) for every test of a grader module."""
-    module = importlib.import_module(f"autograder.graders.test_{stem}")
-    out = {}
-    for name, fn in inspect.getmembers(module, inspect.isfunction):
-        if not name.startswith("test_"):
-            continue
-        marks = {m.name: m for m in getattr(fn, "pytestmark", [])}
-        assert "exercise" in marks and "points" in marks, f"{stem}: {name} lacks @graded(exercise, points)"
-        out[name] = (marks["exercise"].args[0], marks["points"].args[0], "gpu" in marks)
-    return out
-
-
 def test_assignment_is_worth_100():
     assert ASSIGNMENT_POINTS == 100 and set(NOTEBOOK_POINTS) == set(GRADED_NAMES)
 
@@ -38,8 +23,9 @@ def test_assignment_is_worth_100():
 def test_module_points_add_up(stem):
     """A module's test points sum to its notebook's total; every graded name is tested."""
     tests = grader_tests(stem)
-    assert sum(p for _, p, _ in tests.values()) == NOTEBOOK_POINTS[stem]
-    assert {ex for ex, _, _ in tests.values()} == GRADED_NAMES[stem], "each graded name has tests, and only those"
-    for name, (_, points, is_speed) in tests.items():
-        assert points > 0, f"{name} is worth no points"
-        assert is_speed == ("speed" in name), f"{name}: speed tests, and only they, carry 'speed' and the gpu mark"
+    assert sum(t.points for t in tests) == NOTEBOOK_POINTS[stem]
+    assert {t.exercise for t in tests} == GRADED_NAMES[stem], "each graded name has tests, and only those"
+    for t in tests:
+        assert t.points > 0, f"{t.name} is worth no points"
+        assert t.speed == ("speed" in t.name), f"{t.name}: speed tests, and only they, carry 'speed' and the gpu mark"
+        assert t.checks, f"{t.name}: the docstring's first line says what it checks"

@@ -1,0 +1,325 @@
+"""Graders for 06_deep_learning_jax: init_mlp, mlp_forward, cross_entropy, train_step, train_mlp
+(22 points).
+
+Tolerances are fit for float32 on a GPU, where JAX's default matrix products use TF32 (about
+three decimal digits); a formula bug (ReLU on the logits, a sum for a mean) is off by far more.
+"""
+
+from importlib import resources
+
+import numpy as np
+
+from autograder import thresholds
+from autograder.checks import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call, is_jitted,
+                               log_race)
+from autograder.graders.marks import graded, speed
+from solutions import oracles
+from solutions.answers import answer_source
+from solutions.data import load_digits
+
+STEM = "06_deep_learning_jax"
+RTOL = 2e-3
+ATOL = 2e-3
+MIN_TEST_ACCURACY = 0.90
+# The configuration train_mlp is graded with. The reference answer reached 94.2-96.1% test accuracy
+# (mean 95.1%, sd 0.5%) over 40 keys, in about a second on CPU. Training that goes wrong (steps up
+# the gradient, ignores the data) stays far below 90%; a 10x smaller step still reaches 88-92%.
+TRAIN_CONFIG = {"sizes": [64, 128, 10], "epochs": 20, "batch_size": 32, "learning_rate": 0.1}
+SPEED_SIZES, SPEED_BATCH, SPEED_LR = [64, 256, 256, 10], 128, 0.1
+
+
+class Shown:
+    """An argument as messages show it (fmt_call would print a list of (W, b) pairs in full)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def shown(params):
+    """[(W, b), ...] as `<params [64, 32, 10]>`: the layer sizes it stands for."""
+    return Shown(f"<params {[int(W.shape[0]) for W, _ in params] + [int(params[-1][0].shape[1])]}>")
+
+
+def make_key(rng):
+    """A raw PRNG key as jax.random.PRNGKey makes it: uint32 (2,)."""
+    return rng.integers(0, 2**32, size=2, dtype=np.uint32)
+
+
+def make_params(rng, sizes, bias_scale=0.3):
+    """He-scaled weights and nonzero biases (so a forgotten bias shows), float32."""
+    return [((rng.standard_normal((i, o)) * np.sqrt(2.0 / i)).astype(np.float32),
+             (bias_scale * rng.standard_normal(o)).astype(np.float32))
+            for i, o in zip(sizes[:-1], sizes[1:])]
+
+
+def make_batch(rng, n, sizes):
+    x = rng.uniform(0.0, 1.0, (n, sizes[0])).astype(np.float32)
+    labels = rng.integers(0, sizes[-1], size=n).astype(np.int32)
+    return x, labels
+
+
+def atol_for(expected):
+    return ATOL * (1.0 + float(np.max(np.abs(expected), initial=0.0)))
+
+
+def as_layers(value, sizes, call):
+    """Check the [(W, b), ...] structure of params coming back from the student; return it."""
+    n_layers = len(sizes) - 1
+    if not isinstance(value, (list, tuple)) or len(value) != n_layers:
+        got = f"a {type(value).__name__}" + (f" of {len(value)}" if isinstance(value, (list, tuple)) else "")
+        raise AssertionError(
+            f"{call} returned {got}, expected a list of {n_layers} (W, b) pairs, one per layer")
+    layers = []
+    for i, layer in enumerate(value):
+        if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+            raise AssertionError(f"{call}: layer {i} is not a (W, b) pair")
+        W, b = (np.asarray(a) for a in layer)
+        want_W, want_b = (sizes[i], sizes[i + 1]), (sizes[i + 1],)
+        if W.shape != want_W or b.shape != want_b:
+            raise AssertionError(f"{call}: layer {i} has W {W.shape} and b {b.shape}, expected W {want_W} "
+                                 f"and b {want_b} (W maps sizes[i] inputs to sizes[i+1] outputs)")
+        layers.append((W, b))
+    return layers
+
+
+# ----- init_mlp
+
+
+@graded("init_mlp", points=2)
+def test_init_mlp_shapes_and_zero_biases(submission, rng):
+    """One (W, b) per layer with the right shapes, float32, biases all zero, for several sizes."""
+    for sizes in ([64, 32, 10], [3, 5], [10, 20, 30, 4]):
+        key = make_key(rng)
+        call = fmt_call("init_mlp", key, sizes)
+        got = submission.call("init_mlp", key, sizes)
+        assert_on_device(got, call=call)
+        for i, (W, b) in enumerate(as_layers(got.value, sizes, call)):
+            assert_dtype(W, np.float32, call=f"{call}: W of layer {i}")
+            assert_dtype(b, np.float32, call=f"{call}: b of layer {i}")
+            if np.any(b != 0):
+                raise AssertionError(f"{call}: b of layer {i} is not all zeros (max |b| = "
+                                     f"{float(np.max(np.abs(b))):.3g}): biases start at zero (jnp.zeros)")
+
+
+@graded("init_mlp", points=2)
+def test_init_mlp_scaling_and_keys(submission, rng):
+    """W is random with He or Glorot scale; the same key gives the same params; layers differ."""
+    sizes = [256, 512, 256, 10]
+    key = make_key(rng)
+    call = fmt_call("init_mlp", key, sizes)
+    first = as_layers(submission.call("init_mlp", key, sizes).value, sizes, call)
+    for i, (W, _) in enumerate(first):
+        fan_in, fan_out = W.shape
+        he, glorot = np.sqrt(2.0 / fan_in), np.sqrt(2.0 / (fan_in + fan_out))
+        low, high = 0.5 * min(he, glorot), 1.5 * max(he, glorot)
+        std, mean = float(np.std(W)), float(np.mean(W))
+        if not low <= std <= high:
+            raise AssertionError(
+                f"{call}: W of layer {i} ({fan_in}x{fan_out}) has standard deviation {std:.3g}; He "
+                f"initialisation gives sqrt(2/fan_in) = {he:.3g}, Glorot sqrt(2/(fan_in+fan_out)) = "
+                f"{glorot:.3g}: scale the standard normal samples")
+        if abs(mean) > 0.2 * std:
+            raise AssertionError(f"{call}: W of layer {i} has mean {mean:.3g}, expected about 0 "
+                                 "(jax.random.normal, not uniform on [0, 1))")
+    again = as_layers(submission.call("init_mlp", key, sizes).value, sizes, call)
+    if any(not np.array_equal(W1, W2) for (W1, _), (W2, _) in zip(first, again)):
+        raise AssertionError(f"{call} gave different weights for the same key: draw them from `key` "
+                             "with jax.random (no NumPy randomness, no global state)")
+    other_key = make_key(rng)
+    other = as_layers(submission.call("init_mlp", other_key, sizes).value, sizes, call)
+    if np.array_equal(first[0][0], other[0][0]):
+        raise AssertionError(f"init_mlp gave the same weights for keys {key.tolist()} and "
+                             f"{other_key.tolist()}: draw them from the key it is given")
+    square = [32, 32, 32]
+    call = fmt_call("init_mlp", key, square)
+    (W0, _), (W1, _) = as_layers(submission.call("init_mlp", key, square).value, square, call)
+    if np.array_equal(W0, W1):
+        raise AssertionError(f"{call}: layers 0 and 1 got identical weights: split the key "
+                             "(jax.random.split) and use one subkey per layer")
+
+
+# ----- mlp_forward and cross_entropy
+
+
+FORWARD_CASES = [([64, 32, 10], 7), ([5, 3], 4), ([8, 16, 16, 4], 1), ([12, 20, 6], 50)]
+
+
+@graded("mlp_forward", points=3)
+def test_mlp_forward_matches_reference(submission, rng):
+    """Logits of the MLP (ReLU between layers, none after the last), at several depths."""
+    for sizes, n in FORWARD_CASES:
+        params = make_params(rng, sizes)
+        x = rng.standard_normal((n, sizes[0])).astype(np.float32)
+        call = fmt_call("mlp_forward", shown(params), x)
+        got = submission.call("mlp_forward", params, x)
+        assert_on_device(got, call=call)
+        assert_dtype(got.value, np.float32, call=call)
+        expected = oracles.mlp_forward(params, x)
+        hint = "ReLU after every layer but the last; the last layer's output are the logits"
+        if np.asarray(got.value).shape == expected.shape and np.allclose(
+                got.value, np.maximum(expected, 0), rtol=RTOL, atol=atol_for(expected)):
+            hint = "ReLU on the logits: the last layer has no activation (logits can be negative)"
+        assert_close(got.value, expected, call=call, rtol=RTOL, atol=atol_for(expected), hint=hint)
+
+
+@graded("cross_entropy", points=3)
+def test_cross_entropy_matches_reference(submission, rng):
+    """Mean softmax cross-entropy over the batch, at several sizes."""
+    for sizes, n in FORWARD_CASES:
+        params = make_params(rng, sizes)
+        x, labels = make_batch(rng, n, sizes)
+        call = fmt_call("cross_entropy", shown(params), x, labels)
+        got = submission.call("cross_entropy", params, x, labels)
+        assert_on_device(got, call=call)
+        value = np.asarray(got.value)
+        if value.shape != ():
+            raise AssertionError(f"{call} returned shape {value.shape}, expected a scalar: the mean "
+                                 "over the batch of -log softmax(logits)[label]")
+        assert_dtype(value, np.float32, call=call)
+        expected = oracles.cross_entropy(params, x, labels)
+        hint = "mean over the batch of -log_softmax(logits)[label] (jax.nn.log_softmax)"
+        if n > 1 and np.isclose(value, n * expected, rtol=RTOL, atol=ATOL):
+            hint = "it is the sum over the batch, not the mean: use jnp.mean"
+        assert_close(value, expected, call=call, rtol=RTOL, atol=ATOL, hint=hint)
+
+
+# ----- train_step
+
+
+def _check_step(got, params, x, labels, lr, sizes, call):
+    """(new_params, loss_before) against one oracle SGD step."""
+    if not isinstance(got, (list, tuple)) or len(got) != 2:
+        raise AssertionError(f"{call} returned a {type(got).__name__}, expected a pair (new_params, loss)")
+    new_params, loss = got
+    exp_params, exp_loss = oracles.train_step(params, x, labels, lr)
+    for i, ((W, b), (eW, eb)) in enumerate(zip(as_layers(new_params, sizes, call), exp_params)):
+        for name, value, expected in (("W", W, eW), ("b", b, eb)):
+            assert_dtype(value, np.float32, call=f"{call}: new {name} of layer {i}")
+            assert_close(value, expected, call=f"{call}: new {name} of layer {i}", rtol=RTOL,
+                         atol=atol_for(expected),
+                         hint="new = old - learning_rate * gradient of the mean cross-entropy")
+    loss = np.asarray(loss)
+    hint = "the loss is cross_entropy(params, x, labels) BEFORE the update"
+    loss_after = oracles.cross_entropy(exp_params, x, labels)
+    if loss.shape == () and np.isclose(loss, loss_after, rtol=RTOL, atol=ATOL):
+        hint = ("it is the loss AFTER the step: return the loss computed before the update "
+                "(jax.value_and_grad gives it with the gradient)")
+    assert_close(loss, exp_loss, call=f"{call}: loss", rtol=RTOL, atol=ATOL, hint=hint)
+
+
+@graded("train_step", points=3)
+def test_train_step_matches_reference(submission, rng):
+    """One SGD step: new params and the loss before the step, at several sizes."""
+    for (sizes, n), lr in zip(FORWARD_CASES, (0.5, 0.1, 1.0, 0.3)):
+        params = make_params(rng, sizes)
+        x, labels = make_batch(rng, n, sizes)
+        call = fmt_call("train_step", shown(params), x, labels, lr)
+        got = submission.call("train_step", params, x, labels, lr)
+        assert_on_device(got, call=call)
+        _check_step(got.value, params, x, labels, lr, sizes, call)
+
+
+@graded("train_step", points=1)
+def test_train_step_is_jitted(submission, rng):
+    """train_step is one jit-compiled program."""
+    sizes = [8, 16, 4]
+    params = make_params(rng, sizes)
+    x, labels = make_batch(rng, 5, sizes)
+    trace = submission.trace("train_step", params, x, labels, 0.1, static=(3,))
+    assert_traceable(trace, name="train_step")
+    if not is_jitted(trace):
+        raise AssertionError(
+            "train_step is not jit-compiled: decorate it with @jax.jit so that the forward pass, the "
+            f"gradient and the update run as one compiled program (it runs {len(trace.top)} operations "
+            "one by one now)")
+
+
+# ----- train_mlp
+
+
+@graded("train_mlp", points=3)
+def test_train_mlp_reaches_accuracy(submission, rng):
+    """train_mlp on the digits' training split reaches >= 90% accuracy on the held-out split."""
+    data = load_digits()
+    key = make_key(rng)
+    cfg = TRAIN_CONFIG
+    args = (key, data.x_train, data.y_train, cfg["sizes"], cfg["epochs"], cfg["batch_size"],
+            cfg["learning_rate"])
+    call = fmt_call("train_mlp", *args)
+    got = submission.call("train_mlp", *args)
+    assert_on_device(got, call=call)
+    params = as_layers(got.value, cfg["sizes"], call)
+    logits = oracles.mlp_forward(params, data.x_test)
+    if not np.all(np.isfinite(logits)):
+        raise AssertionError(f"{call} returned params that give NaN or inf logits: the training "
+                             "diverged; check the update sign (params - learning_rate * grads)")
+    accuracy = float(np.mean(logits.argmax(axis=1) == data.y_test))
+    if accuracy < MIN_TEST_ACCURACY:
+        raise AssertionError(
+            f"{call} reached {accuracy:.1%} accuracy on the held-out digits, expected at least "
+            f"{MIN_TEST_ACCURACY:.0%}: step against the gradient (params - learning_rate * grads) with the "
+            "learning_rate given, over every minibatch of every epoch, starting from init_mlp")
+
+
+# ----- speed
+
+
+
+def _train_runs(rng):
+    runs, inputs = [], []
+    for _ in range(thresholds.SPEED_RUNS):
+        params = make_params(rng, SPEED_SIZES, bias_scale=0.0)
+        x, labels = make_batch(rng, SPEED_BATCH, SPEED_SIZES)
+        args = [params, x, labels, SPEED_LR]
+        inputs.append(args)
+        runs.append({"candidate": args})
+    return runs, inputs
+
+
+def _check_outputs(race, inputs):
+    for args, out in zip(inputs, race.outputs):
+        params, x, labels, lr = args
+        call = fmt_call("train_step", shown(params), x, labels, lr) + " (timed)"
+        _check_step(out, *args, SPEED_SIZES, call)
+
+
+def _us(times):
+    return f"{np.median(times) * 1e6:.0f} us"
+
+
+@speed("train_step", points=2)
+def test_train_step_speed_vs_numpy(submission, rng):
+    """On a GPU, train_step is not slower than the NumPy golden SGD step at digits size."""
+    source = resources.files("solutions.golden").joinpath("mlp.py").read_text(encoding="utf-8")
+    submission.load_baseline("golden_mlp", source)
+    runs, inputs = _train_runs(rng)
+    race = submission.race("train_step", ("golden_mlp", "sgd_step"), runs, baseline_device=False,
+                           warmup=thresholds.SPEED_WARMUP)
+    log_race("train_step vs NumPy sgd_step", race)
+    _check_outputs(race, inputs)
+    if race.speedup < thresholds.TRAIN_STEP_MIN_SPEEDUP_VS_NUMPY:
+        raise AssertionError(
+            f"train_step took {_us(race.candidate_s)} per step (sizes {SPEED_SIZES}, batch {SPEED_BATCH}), "
+            f"{race.speedup:.2f}x the speed of NumPy's {_us(race.baseline_s)}; expected at least "
+            f"{thresholds.TRAIN_STEP_MIN_SPEEDUP_VS_NUMPY:g}x (at this size a jitted step runs about as "
+            "fast as NumPy, an un-jitted one ~20x slower): jit the whole step and keep it in jax.numpy")
+
+
+@speed("train_step", points=3)
+def test_train_step_speed_vs_reference(submission, rng):
+    """train_step is within a factor of the JAX reference's jitted step."""
+    submission.load_baseline("ref06", answer_source(STEM))
+    runs, inputs = _train_runs(rng)
+    race = submission.race("train_step", ("ref06", "train_step"), runs, warmup=thresholds.SPEED_WARMUP)
+    log_race("train_step vs reference", race)
+    _check_outputs(race, inputs)
+    slowdown = 1.0 / race.speedup
+    if slowdown > thresholds.TRAIN_STEP_MAX_SLOWDOWN_VS_REFERENCE:
+        raise AssertionError(
+            f"train_step took {_us(race.candidate_s)} per step, {slowdown:.1f}x the reference's "
+            f"{_us(race.baseline_s)}; at most {thresholds.TRAIN_STEP_MAX_SLOWDOWN_VS_REFERENCE:g}x is "
+            "allowed: decorate train_step with @jax.jit and compute loss and gradient in one "
+            "jax.value_and_grad call")
