@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/b
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv test demo examples release clean-notebooks clean
+.PHONY: venv test demo examples notebooks release clean-notebooks check-notebooks clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,24 @@ demo: examples
 
 examples: $(STAMP)
 	@for f in workshop-3-examples/0*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# source/workshop3/*.ipynb are written by source/build_notebooks.py (review the .py, not JSON).
+notebooks: $(STAMP)
+	$(PY) source/build_notebooks.py
+
+# release/ is nbgrader's student version of source/, committed; tests check it is up to date.
+# A throw-away gradebook: releasing must not touch the course's grades.
+release: $(STAMP)
+	@db=$$(mktemp -d)/release.db; \
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment workshop3 --force \
+		--db "sqlite:///$$db" --log-level=WARN
+	$(PY) source/clean_notebooks.py release
+
+clean-notebooks: $(STAMP)
+	$(PY) source/clean_notebooks.py source release
+
+check-notebooks: $(STAMP)
+	$(PY) source/clean_notebooks.py --check source release
 
 clean:
 	rm -rf $(VENV) .pytest_cache

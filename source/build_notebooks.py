@@ -221,14 +221,18 @@ class Notebook:
         if missing:
             raise SystemExit(f"{self.stem}: the solutions need {missing}; add them to the set-up cell")
 
-    def write(self) -> Path:
+    def text(self) -> str:
+        """The notebook file's exact contents."""
         nb = v4.new_notebook(cells=self.cells)
         nb.metadata = {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
         nbformat.validate(nb)
+        text = nbformat.writes(nb, version=4)
+        return text if text.endswith("\n") else text + "\n"
+
+    def write(self) -> Path:
         path = OUT / f"{self.stem}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = nbformat.writes(nb, version=4)
-        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        path.write_text(self.text(), encoding="utf-8")
         return path
 
 
