@@ -11,12 +11,13 @@ Where one ratio cannot separate both (a forgotten jit can still beat NumPy by a 
 two tests share the work: "faster than the NumPy golden code" catches host code, and "within a
 factor of the JAX reference answer" catches code that is jitted but wasteful or not jitted.
 
-Status: PROVISIONAL, to be calibrated on the H100. The 04-06 values below were set from ONE
-measurement session on an H100 80GB HBM3 (jax 0.11.2, CUDA 13, the project's device machine,
-2026-11-25): the reference answers and slow variants (those of tests/test_graders_04_06.py plus a
-few more) were timed by the graders themselves, medians of 9 fresh inputs after 2 warm-ups. Each
-comment gives those ratios; re-measure on the grading machine (`pytest -s` prints a `[speed]`
-line per race) and keep a margin of at least ~2x on both sides.
+Calibration: set from the graders' own timings on an H100 80GB HBM3 (jax 0.11.2, CUDA 13,
+2026-11-25), medians of 9 fresh inputs after 2 warm-ups, then checked end to end through the
+sandboxed grading of the reference answers and the slow submissions of the corpus:
+benchmarks/results/speed-calibration-h100.md (command included). Every reference passes with a
+margin >= 3.4x; every slow submission fails a speed test, the thinnest margin being 1.28x (a
+Python loop over a jitted step, which also loses the structural tests). The comments below give
+the measured ratios. On another GPU, rerun benchmarks/calibrate_speed.py before trusting them.
 """
 
 # --- 02_jax_jit: gelu_jit against the same gelu run op by op (jax.numpy, no jit).
