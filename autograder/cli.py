@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .notebooks import UnreadableNotebook, check_notebook, stem_of
+from .sandbox.executor import protect_this_process
 from .report import github_annotations, markdown_summary, points_line, text_report
 
 GRADE_TIMEOUT_S = 20 * 60  # one notebook, kernel restarts included
@@ -112,4 +113,5 @@ def grade_command(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    protect_this_process()
     return grade_command(args)

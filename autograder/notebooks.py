@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -34,7 +35,9 @@ def check_notebook(path: Path) -> None:
         raise UnreadableNotebook(f"{path}: nbformat {major} notebook; open and save it in a current Jupyter, "
                                  "or run `jupyter nbconvert --to notebook --nbformat 4` on it")
     try:
-        nbformat.validate(nbformat.from_dict(raw))
+        with warnings.catch_warnings():  # nbformat warns about cell ids: the one-line reason suffices
+            warnings.simplefilter("ignore")
+            nbformat.validate(nbformat.from_dict(raw))
     except nbformat.ValidationError as exc:
         raise UnreadableNotebook(f"{path}: not a valid notebook ({str(exc).splitlines()[0][:120]}); "
                                  "open and save it in Jupyter to repair it") from None

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from .points import STEMS
+from .sandbox.executor import Limits, protect_this_process
 
 
 class _Collector:
@@ -72,7 +73,17 @@ class _Collector:
                 entry["output"] = "\n".join(filter(None, [entry["output"], *speed]))
 
 
-def grade(notebook: Path, stem: str, seed: int | None = None) -> dict:
+class _LimitsPlugin:
+    """Hands the sandbox limits to the graders' ``submission`` fixture."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+
+    def pytest_configure(self, config):
+        config.autograder_limits = self.limits
+
+
+def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | None = None) -> dict:
     """Run the graders of ``stem`` on ``notebook``; return the SPEC results object."""
     if stem not in STEMS:
         raise ValueError(f"unknown part {stem!r}; one of {', '.join(STEMS)}")
@@ -84,7 +95,10 @@ def grade(notebook: Path, stem: str, seed: int | None = None) -> dict:
             "--assert=plain"]  # the graders' own messages, without pytest's expansion of locals
     if seed is not None:
         args += ["--seed", str(seed)]
-    pytest.main(args, plugins=[collector])
+    code = pytest.main(args, plugins=[collector, _LimitsPlugin(limits or Limits())])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.order:
+        # A grader module that does not import or collect must never read as "0 of 0 points".
+        raise RuntimeError(f"the graders for {stem} did not run (pytest exit {int(code)})")
     tests = [collector.tests[n] for n in collector.order if n in collector.tests]
     return {
         "notebook": str(notebook),
@@ -96,6 +110,7 @@ def grade(notebook: Path, stem: str, seed: int | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     notebook, stem, out = (argv or sys.argv[1:])[:3]
+    protect_this_process()
     result = grade(Path(notebook), stem)
     Path(out).write_text(json.dumps(result, indent=1))
     return 0

@@ -59,18 +59,24 @@ class _KernelTransport:
         self.run = run
         self._channel = None
         self._baselines: dict[str, dict] = {}  # label -> load request, replayed after a restart
+        self._lost_in: dict[str, str] = {}  # functions whose call hung or killed the kernel
 
     def request(self, req: dict, what: str) -> dict:
         if req["op"] == "load_baseline":
             self._baselines[req["label"]] = req
-        if self._channel is None:
-            self._channel = self.run.connect()
-            for load in self._baselines.values():  # a restarted kernel needs them again
-                self._channel.request(load)
+        name = req.get("name") if req["op"] in ("call", "jaxpr", "race") else None
+        if name in self._lost_in:  # one endless loop costs its time limit once, not per test
+            raise StudentCodeError(f"{what} is not called again: {self._lost_in[name]}")
         try:
+            if self._channel is None:
+                self._channel = self.run.connect()
+                for load in self._baselines.values():  # a restarted kernel needs them again
+                    self._channel.request(load)
             return self._channel.request(req)
         except WorkerLost as lost:
             self._channel = None
+            if name is not None:
+                self._lost_in[name] = f"an earlier call of it did not return ({lost})"
             self.run.restart()  # later requests get a fresh kernel with the same cells
             raise StudentCodeError(f"{what} did not return: {lost}") from None
 

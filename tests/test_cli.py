@@ -175,10 +175,7 @@ def _no_notebook(tmp):
 
 
 BAD_INPUTS = [_missing, _directory, _not_json, _binary, _json_list, _json_object, _nbformat3,
-              pytest.param(_invalid_v4, marks=pytest.mark.xfail(strict=True, reason=(
-                  "nbformat.validate warns (MissingIDFieldWarning, 2 lines on stderr) before the one-line "
-                  "reason. Fix in notebooks.check_notebook: run nbformat.validate inside "
-                  "`with warnings.catch_warnings(): warnings.simplefilter('ignore')`"))),
+              _invalid_v4,
               _invalid_v4_with_ids, _unknown_stem, _unknown_as, _as_with_two, _one_good_one_bad, _zero_jobs, _no_notebook]
 
 

@@ -5,8 +5,8 @@ sandbox) and must lose points on the exercises in ``lose`` and keep every point 
 ``keep``. On a CPU runner the speed tests are skipped, so ``gpu_only_lose`` exercises must keep
 their points here; on a GPU runner (detected from the results) they must lose them.
 
-Hostile cases hang or restart the kernel on purpose; they are graded with short limits (the
-graders' ``Limits()`` replaced for the test) so the file stays fast. The well-formedness checks
+Hostile cases hang or restart the kernel on purpose; they are graded with short limits
+(``grade(..., limits=...)``) so the file stays fast. The well-formedness checks
 of the corpus itself are cheap and not marked slow.
 """
 
@@ -14,7 +14,6 @@ import ast
 
 import pytest
 
-import autograder.graders.conftest as grader_conftest
 from autograder.points import STEMS
 from autograder.runner import grade
 from autograder.sandbox.executor import Limits
@@ -80,12 +79,10 @@ def test_case_names_are_unique_and_cover_the_brief():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_case_is_graded_as_expected(case: Case, make_notebook, monkeypatch):
+def test_case_is_graded_as_expected(case: Case, make_notebook):
     limits = HOSTILE_LIMITS if case.hostile else PLAIN_LIMITS
-    # The graders' session fixture builds its Submission with Limits(): give it ours.
-    monkeypatch.setattr(grader_conftest, "Limits", lambda: limits)
     notebook = make_notebook(case.stem, list(case.cells))
-    result = grade(notebook, case.stem)
+    result = grade(notebook, case.stem, limits=limits)
     points = exercise_points(result)
     on_gpu = ran_speed_tests(result)
     lose = case.lose | case.gpu_only_lose if on_gpu else case.lose

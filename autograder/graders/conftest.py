@@ -23,7 +23,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def submission(request):
-    sub = Submission.from_notebook(request.config.getoption("--notebook"), Limits())
+    limits = getattr(request.config, "autograder_limits", Limits())  # set by autograder.runner
+    sub = Submission.from_notebook(request.config.getoption("--notebook"), limits)
     yield sub
     sub.close()
 

@@ -4,7 +4,6 @@ Grids are random (edges included, so a step that wraps around or pads with zeros
 non-square, with dx != 1 so that dx and dx**2 differ, and dt = 0.2 dx**2 / alpha (stable).
 """
 
-from importlib import resources
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from autograder.checks import (assert_close, assert_dtype, assert_on_device, ass
 from autograder.graders.marks import graded, speed
 from solutions import oracles
 from solutions.answers import answer_source
+from solutions.golden import golden_source
 
 STEM = "05_heat_equation_jax"
 # float32 against the float64 oracle; loose enough for a stencil written as a TF32 convolution.
@@ -174,8 +174,7 @@ def _ms(times):
 @speed("simulate", points=2)
 def test_simulate_speed_vs_numpy(submission, rng):
     """On a GPU, simulate beats the NumPy golden solver by a wide margin."""
-    source = resources.files("solutions.golden").joinpath("heat.py").read_text(encoding="utf-8")
-    submission.load_baseline("golden_heat", source)
+    submission.load_baseline("golden_heat", golden_source("heat"))
     runs, inputs = _speed_runs(rng)
     race = submission.race("simulate", ("golden_heat", "solve"), runs, baseline_device=False,
                            warmup=thresholds.SPEED_WARMUP)

@@ -5,7 +5,6 @@ Tolerances are fit for float32 on a GPU, where JAX's default matrix products use
 three decimal digits); a formula bug (ReLU on the logits, a sum for a mean) is off by far more.
 """
 
-from importlib import resources
 
 import numpy as np
 
@@ -15,6 +14,7 @@ from autograder.checks import (assert_close, assert_dtype, assert_on_device, ass
 from autograder.graders.marks import graded, speed
 from solutions import oracles
 from solutions.answers import answer_source
+from solutions.golden import golden_source
 from solutions.data import load_digits
 
 STEM = "06_deep_learning_jax"
@@ -293,8 +293,7 @@ def _us(times):
 @speed("train_step", points=2)
 def test_train_step_speed_vs_numpy(submission, rng):
     """On a GPU, train_step is not slower than the NumPy golden SGD step at digits size."""
-    source = resources.files("solutions.golden").joinpath("mlp.py").read_text(encoding="utf-8")
-    submission.load_baseline("golden_mlp", source)
+    submission.load_baseline("golden_mlp", golden_source("mlp"))
     runs, inputs = _train_runs(rng)
     race = submission.race("train_step", ("golden_mlp", "sgd_step"), runs, baseline_device=False,
                            warmup=thresholds.SPEED_WARMUP)

@@ -20,11 +20,14 @@ from importlib import resources
 from pathlib import Path
 
 import nbformat
+import zmq
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from . import channel
+
+MAX_MESSAGE_BYTES = 64 << 20
 
 # Environment variables a notebook under grading may see: no tokens or CI secrets.
 ENV_KEEP_PREFIXES = ("JAX_", "XLA_", "CUDA_", "NVIDIA_", "TF_CPP_", "LC_", "OPENBLAS_")
@@ -56,6 +59,13 @@ class _SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         return [sys.executable, "-m", "autograder.sandbox.kernel", "-f", self.connection_file]
 
+    def client(self, **kwargs):
+        kc = super().client(**kwargs)
+        # The kernel decides how big one message is: zmq drops any larger than this before it
+        # is read into the grader's memory (300 MB printed at once would otherwise arrive whole).
+        kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return kc
+
 
 class _CappedClient(NotebookClient):
     """Keeps error outputs and a bounded amount of printed text; counts the rest."""
@@ -64,6 +74,13 @@ class _CappedClient(NotebookClient):
     kept_chars = 0
     cap = 0
     timed_out = False
+    last_reply: dict | None = None
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        # The reply says whether the cell failed even when its error output never arrived
+        # (a MemoryError traceback that could not be sent, say).
+        self.last_reply = exec_reply["content"] if exec_reply else None
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
@@ -94,6 +111,18 @@ class _Restart(Exception):
         self.cell_index, self.status, self.message = cell_index, status, message
 
 
+def protect_this_process() -> None:
+    """Make this grading process non-dumpable: a kernel running as the same user can then
+    neither open /proc/<this pid>/fd/1 (to print a fake "Points" line into our output) nor read
+    /proc/<this pid>/environ (CI secrets). Linux only; as root it changes nothing, so CI runners
+    should grade as an ordinary user."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_DUMPABLE = 4
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
 def _kernel_env(home: str, limits: Limits) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
     env.update(
@@ -122,7 +151,6 @@ class NotebookRun:
         self.cells: list[CellRun] = []
         self.restarts = 0
         self.printed_chars = 0
-        self.kept_output = ""
         self._client: _CappedClient | None = None
         self._workdir = tempfile.TemporaryDirectory(prefix="autograder-")
         self._attr = "_grader_" + secrets.token_hex(8)
@@ -188,14 +216,24 @@ class NotebookRun:
         client = self._client
         client.timeout = timeout
         client.timed_out = False
+        client.last_reply = None
         client.execute_cell(cell, 0, store_history=index >= 0)
         if client.timed_out:
             return CellRun(index, "timeout", f"ran past the {timeout}s limit for one cell and was interrupted")
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]
-        if not errors:
+        reply = client.last_reply or {}
+        if not errors and reply.get("status", "ok") == "ok":
             return CellRun(index, "ok")
-        err = errors[-1]
+        err = errors[-1] if errors else reply
         return CellRun(index, "error", f"{err.get('ename')}: {err.get('evalue')}"[:300])
+
+    def _has_memory_left(self) -> bool:
+        """After a MemoryError: can the kernel still allocate, or does the cell's data hold it all?"""
+        probe = "_grader_probe = bytearray(256 << 20)\ndel _grader_probe"
+        try:
+            return self._execute(probe, -1, timeout=self.limits.interrupt_grace_s).status == "ok"
+        except DeadKernelError:
+            return False
 
     def _alive_and_idle(self) -> bool:
         """After an interrupt: does the kernel answer a trivial cell within the grace period?"""
@@ -222,6 +260,8 @@ class NotebookRun:
                 raise _Restart(i, "killed", "stopped the kernel (exit, os._exit, a crash or running out of memory)")
             if run.status == "timeout" and not self._alive_and_idle():
                 raise _Restart(i, "killed", "ran past the time limit and ignored the interrupt")
+            if run.status == "error" and "MemoryError" in run.message and not self._has_memory_left():
+                raise _Restart(i, "killed", "ran out of memory and kept it, leaving the kernel unable to work")
             self.cells.append(run)
         self.printed_chars = self._client.printed_chars
 
@@ -256,6 +296,8 @@ class NotebookRun:
         )
         try:
             conn, _ = listener.accept()
+        except socket.timeout:
+            raise channel.WorkerLost("the kernel did not start answering (it died after the notebook ran?)") from None
         finally:
             listener.close()
         self.channel = channel.Channel(conn, token, self.limits.call_timeout_s)

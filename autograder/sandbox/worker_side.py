@@ -10,6 +10,7 @@ same file as a module for ``encode``/``decode``, so both sides share one codec.
 It must stay self-contained: the standard library, numpy and jax only.
 """
 
+import importlib
 import io
 import json
 import math
@@ -151,9 +152,8 @@ def _recv_exact(sock, n):
 def _snapshot():
     snap = {}
     for name in WATCHED_MODULES:
-        mod = sys.modules.get(name)
-        if mod is not None:
-            snap[name] = (mod, dict(vars(mod)))
+        mod = importlib.import_module(name)  # imported now, so a later patch cannot go unseen
+        snap[name] = (mod, dict(vars(mod)))
     return snap
 
 
@@ -341,8 +341,9 @@ class Worker:
                 reply = self.handle(req)
                 try:
                     send_frame(sock, reply)
-                except TypeError as exc:  # e.g. the function returned a string or an object
-                    send_frame(sock, {"status": "error", "error": f"TypeError: {exc}"})
+                except (TypeError, ValueError, RecursionError) as exc:  # an object, object array, cycle
+                    send_frame(sock, {"status": "error",
+                                      "error": f"a result that cannot cross to the grader ({type(exc).__name__}: {exc})"})
         finally:
             sock.close()
 
