@@ -25,8 +25,11 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Until the grading demo exists, the main job runs the six workshop scripts.
-demo: examples
+# The instructor workflow on the four bundled sample students (source/demo.py): in a fresh
+# demo-output/, nbgrader autograde/generate_feedback/export and `python -m autograder grade` on
+# the same notebooks, then the gradebook; fails if the two graders disagree on any notebook.
+demo: release
+	$(PY) source/demo.py
 
 examples: $(STAMP)
 	@for f in workshop-3-examples/0*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
