@@ -7,11 +7,19 @@ Decisions, documented in the README ("For instructors"):
 - stderr: nbgrader gives zero to a test cell that writes anything to stderr. JAX and XLA log
   warnings there (no GPU found, TfrtCpuClient, ptxas...), which must not cost a student points,
   so IgnorePattern drops stderr outputs that are only such warnings before grading.
+- Order: the hidden test cells run after every student cell (autograder/nbgrader_order.py), so
+  nbgrader grades what the notebook leaves defined, as the command line does.
+- Files: data-like files a submission brings along (a forged gradebook.db or feedback.html) are
+  not copied into autograded/ and feedback/; the assignment ships none.
 - GPU speed cells on a CPU machine: the hidden speed checks fail with "speed not measured" and
   give zero; grade on a GPU machine to award them (README, "Grading on a GPU").
 """
 
 import os
+
+from nbgrader.converters import Autograde
+
+from autograder.nbgrader_order import GradeCellsLast
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -19,6 +27,11 @@ c.CourseDirectory.course_id = "scripts-to-software-workshop3"
 c.CourseDirectory.db_url = os.environ.get(
     "WORKSHOP3_GRADEBOOK_URL", "sqlite:///" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradebook.db"))
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+c.Autograde.autograde_preprocessors = [
+    GradeCellsLast, *Autograde.class_traits()["autograde_preprocessors"].default()]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "*.db", "*.html", "*.csv", "*.json"]
 
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
