@@ -1,0 +1,71 @@
+"""How long grading takes, and where the time goes (a measurement, not a timed test).
+
+    .venv/bin/python benchmarks/grading_time.py [--jobs 2]
+
+Grades the complete sample submission (alice, from source/make_samples.py: the release with the
+instructor's solutions filled in, lesson cells included) of each of the six parts:
+
+1. each notebook on its own through ``python -m autograder grade`` (wall time of the command);
+2. all six in one command with ``-j N``;
+3. each notebook's sandbox phases, from ``Submission`` (``NotebookRun.timings``): starting the
+   kernel, booting the grading worker (which imports JAX), running the student's cells.
+
+The rest of a single grading is the command's own start-up (Python, pytest, the graders and
+oracles importing NumPy and JAX) and the grader tests themselves, JAX compilation of the
+student's functions included (it happens on their first call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.points import STEMS
+from autograder.submission import Submission
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    samples = runpy.run_path(str(REPO / "source" / "make_samples.py"))
+    with tempfile.TemporaryDirectory() as tmp:
+        samples["write_samples"](Path(tmp), STEMS, ("alice",))
+        notebooks = [Path(tmp) / "alice" / "workshop3" / f"{stem}.ipynb" for stem in STEMS]
+        grade = [sys.executable, "-m", "autograder", "grade"]
+        startup = _timed([sys.executable, "-c", "import autograder.runner, solutions.oracles, jax.numpy"])
+        rows = []
+        for nb in notebooks:
+            total = _timed([*grade, str(nb)])
+            sub = Submission.from_notebook(nb)
+            phases = dict(sub._transport.run.timings)
+            sub.close()
+            rows.append((nb.stem, total, phases))
+        all_six = _timed([*grade, *map(str, notebooks), "-j", str(args.jobs)])
+
+    print("| notebook | one grading | kernel start | worker boot (JAX import) | student cells | start-up + graders |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for stem, total, p in rows:
+        rest = total - p["kernel_start_s"] - p["worker_boot_s"] - p["cells_s"]
+        print(f"| {stem} | {total:.1f} s | {p['kernel_start_s']:.1f} s | {p['worker_boot_s']:.1f} s "
+              f"| {p['cells_s']:.1f} s | {rest:.1f} s |")
+    print(f"\nAll six in one command, -j {args.jobs}: {all_six:.1f} s. "
+          f"Command start-up alone (Python importing the graders, oracles, NumPy and JAX): {startup:.1f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
