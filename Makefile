@@ -25,18 +25,18 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The instructor workflow on the four bundled sample students (source/demo.py): in a fresh
+# The instructor workflow on the four bundled sample students (instructor/demo.py): in a fresh
 # demo-output/, nbgrader autograde/generate_feedback/export and `python -m autograder grade` on
 # the same notebooks, then the gradebook; fails if the two graders disagree on any notebook.
 demo: release
-	$(PY) source/demo.py
+	$(PY) -m instructor.demo
 
 examples: $(STAMP)
 	@for f in workshop-3-examples/0*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-# source/workshop3/*.ipynb are written by source/build_notebooks.py (review the .py, not JSON).
+# source/workshop3/*.ipynb are written by instructor/build_lessons.py (review the .py, not JSON).
 notebooks: $(STAMP)
-	$(PY) source/build_notebooks.py
+	$(PY) -m instructor.build_lessons
 
 # release/ is nbgrader's student version of source/, committed; tests check it is up to date.
 # A throw-away gradebook: releasing must not touch the course's grades.
@@ -44,13 +44,13 @@ release: $(STAMP)
 	@db=$$(mktemp -d)/release.db; \
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment workshop3 --force \
 		--db "sqlite:///$$db" --log-level=WARN
-	$(PY) source/clean_notebooks.py release
+	$(PY) -m instructor.clean_notebooks release
 
 clean-notebooks: $(STAMP)
-	$(PY) source/clean_notebooks.py source release
+	$(PY) -m instructor.clean_notebooks source release
 
 check-notebooks: $(STAMP)
-	$(PY) source/clean_notebooks.py --check source release
+	$(PY) -m instructor.clean_notebooks --check source release
 
 clean:
 	rm -rf $(VENV) .pytest_cache

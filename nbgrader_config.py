@@ -7,7 +7,7 @@ Decisions, documented in the README ("For instructors"):
 - stderr: nbgrader gives zero to a test cell that writes anything to stderr. JAX and XLA log
   warnings there (no GPU found, TfrtCpuClient, ptxas...), which must not cost a student points,
   so IgnorePattern drops stderr outputs that are only such warnings before grading.
-- Order: the hidden test cells run after every student cell (autograder/nbgrader_order.py), so
+- Order: the hidden test cells run after every student cell (autograder/nbgrader_bridge/order.py), so
   nbgrader grades what the notebook leaves defined, as the command line does.
 - Files: data-like files a submission brings along (a forged gradebook.db or feedback.html) are
   not copied into autograded/ and feedback/; the assignment ships none.
@@ -19,7 +19,7 @@ import os
 
 from nbgrader.converters import Autograde
 
-from autograder.nbgrader_order import GradeCellsLast
+from autograder.nbgrader_bridge.order import GradeCellsLast
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 

@@ -18,24 +18,28 @@ from pathlib import Path
 
 import pytest
 
-from .points import STEMS
-from .sandbox.executor import Limits, protect_this_process
+from . import assignment
+from .sandbox.notebook_run import Limits, protect_this_process
 
 
 class _Collector:
-    """Turns pytest's reports into SPEC's test entries, with the marks each test declares."""
+    """Turns pytest's reports into SPEC's test entries, with each test's entry in the table."""
 
     def __init__(self):
-        self.marks: dict[str, tuple[str, int]] = {}
         self.tests: dict[str, dict] = {}
         self.order: list[str] = []
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
-            ex, pts = item.get_closest_marker("exercise"), item.get_closest_marker("points")
-            if ex is None or pts is None:
-                raise pytest.UsageError(f"grader {item.nodeid} lacks @graded(exercise, points)")
-            self.marks[item.nodeid] = (ex.args[0], pts.args[0])
+            mark = item.get_closest_marker("graded")
+            if mark is None:
+                raise pytest.UsageError(f"grader {item.nodeid} lacks @graded (autograder/graders/marks.py)")
+            name = mark.args[0]
+            entry = assignment.test(name)
+            self.tests[item.nodeid] = {
+                "name": name, "exercise": assignment.exercise_of(name), "score": 0.0,
+                "max_score": float(entry.points), "status": "passed", "output": "",
+            }
             self.order.append(item.nodeid)
 
     @pytest.hookimpl(hookwrapper=True)
@@ -51,14 +55,9 @@ class _Collector:
                 f"the grader could not run this check ({type(exc).__name__}: {exc})")
 
     def pytest_runtest_logreport(self, report):
-        if report.nodeid not in self.marks:
+        entry = self.tests.get(report.nodeid)
+        if entry is None:
             return
-        exercise, points = self.marks[report.nodeid]
-        entry = self.tests.setdefault(report.nodeid, {
-            "name": report.nodeid.split("::")[-1].removeprefix("test_"),
-            "exercise": exercise, "score": 0.0, "max_score": float(points),
-            "status": "passed", "output": "",
-        })
         if report.skipped:
             entry.update(status="skipped", max_score=0.0, output=str(report.longrepr[-1]))
         elif report.failed:
@@ -66,27 +65,33 @@ class _Collector:
                 entry.update(status=getattr(report, "grader_status", "error"),
                              output=getattr(report, "grader_message", "the grader failed to run"))
         elif report.when == "call" and entry["status"] == "passed":
-            entry["score"] = float(points)
+            entry["score"] = entry["max_score"]
         if report.when == "call":  # measured speed ratios, recorded pass or fail
             speed = [ln for ln in report.capstdout.splitlines() if ln.startswith("[speed] ")]
             if speed:
                 entry["output"] = "\n".join(filter(None, [entry["output"], *speed]))
 
 
-class _LimitsPlugin:
-    """Hands the sandbox limits to the graders' ``submission`` fixture."""
+class _SessionPlugin:
+    """Hands the sandbox limits to the graders' ``submission`` fixture and keeps the pytest
+    config, on which that fixture leaves the outcome of the notebook's cells."""
 
     def __init__(self, limits: Limits):
         self.limits = limits
+        self.config = None
 
     def pytest_configure(self, config):
         config.autograder_limits = self.limits
+        self.config = config
+
+    @property
+    def cells(self) -> list[dict]:
+        return getattr(self.config, "autograder_cells", [])
 
 
 def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | None = None) -> dict:
     """Run the graders of ``stem`` on ``notebook``; return the SPEC results object."""
-    if stem not in STEMS:
-        raise ValueError(f"unknown part {stem!r}; one of {', '.join(STEMS)}")
+    assignment.part(stem)  # KeyError for an unknown part
     module = resources.files("autograder.graders").joinpath(f"test_{stem}.py")
     collector = _Collector()
     args = [str(module), "--notebook", str(notebook), "-q", "-p", "no:cacheprovider",
@@ -95,16 +100,23 @@ def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | N
             "--assert=plain"]  # the graders' own messages, without pytest's expansion of locals
     if seed is not None:
         args += ["--seed", str(seed)]
-    code = pytest.main(args, plugins=[collector, _LimitsPlugin(limits or Limits())])
+    session = _SessionPlugin(limits or Limits())
+    code = pytest.main(args, plugins=[collector, session])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.order:
         # A grader module that does not import or collect must never read as "0 of 0 points".
         raise RuntimeError(f"the graders for {stem} did not run (pytest exit {int(code)})")
-    tests = [collector.tests[n] for n in collector.order if n in collector.tests]
+    ran = {collector.tests[n]["name"] for n in collector.order}
+    if ran != {t.name for t in assignment.part(stem).tests}:
+        raise RuntimeError(f"the graders for {stem} do not match the assignment table: "
+                           f"{sorted(ran ^ {t.name for t in assignment.part(stem).tests})}")
+    # A point is earned only by a correct value: see assignment.value_rule.
+    tests = assignment.value_rule([collector.tests[n] for n in collector.order])
     return {
         "notebook": str(notebook),
         "score": sum(t["score"] for t in tests),
         "max_score": sum(t["max_score"] for t in tests),
         "tests": tests,
+        "cells": session.cells,  # the notebook's cells that did not run cleanly (SPEC.md)
     }
 
 

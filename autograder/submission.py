@@ -6,14 +6,38 @@ defined, to trace it, or to race it against a baseline, and get plain NumPy valu
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from .sandbox import worker_side
+from .sandbox import wire, worker
 from .sandbox.channel import WorkerLost
-from .sandbox.executor import CellRun, Limits, NotebookRun, code_cells_of
+from .sandbox.notebook_run import CellRun, Limits, NotebookRun, code_cells_of
+
+
+def defining_cells(sources: list[str], name: str) -> list[int]:
+    """Indices of the code cells that bind ``name`` at their top level (def, class, = or import)."""
+    found = []
+    for i, src in enumerate(sources):
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            targets = []
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                targets = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                nodes = node.targets if isinstance(node, ast.Assign) else [node.target]
+                targets = [n.id for t in nodes for n in ast.walk(t) if isinstance(n, ast.Name)]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                targets = [(a.asname or a.name).split(".")[0] for a in node.names]
+            if name in targets:
+                found.append(i)
+                break
+    return found
 
 
 class StudentCodeError(AssertionError):
@@ -92,11 +116,11 @@ class _InProcessTransport:
     """
 
     def __init__(self, user_ns: dict):
-        self._worker = worker_side.Worker(user_ns)
+        self._worker = worker.Worker(user_ns, wire)
 
     def request(self, req: dict, what: str) -> dict:
-        req = worker_side.decode(worker_side.encode(req))
-        return worker_side.decode(worker_side.encode(self._worker.handle(req)))
+        req = wire.decode(wire.encode(req))
+        return wire.decode(wire.encode(self._worker.handle(req)))
 
     def close(self) -> None:
         pass
@@ -127,6 +151,19 @@ class Submission:
     def close(self) -> None:
         self._transport.close()
 
+    def _why_undefined(self, name: str) -> str:
+        """Which cell should have defined ``name`` and what happened to it, when we know."""
+        run = getattr(self._transport, "run", None)  # in-process grading has no cell record
+        if run is not None:
+            for index in defining_cells(run.code_cells, name):
+                cell = next((c for c in run.cells if c.index == index), None)
+                if cell is not None and cell.status != "ok":
+                    return (f"code cell {index + 1}, which defines it, did not run cleanly "
+                            f"({cell.status}: {cell.message}); fix that cell and run the notebook top to bottom")
+            if not defining_cells(run.code_cells, name):
+                return f"no cell of the notebook defines it; keep the name exactly `{name}`"
+        return f"run the notebook top to bottom and keep the name exactly `{name}`"
+
     # ---- requests
     def _request(self, req: dict, what: str) -> dict:
         reply = self._transport.request(req, what)
@@ -138,15 +175,11 @@ class Submission:
         """The device the notebook's JAX computes on: {"platform": "cpu"|"gpu", "device": ...}."""
         return self._request({"op": "platform"}, "asking the kernel for its device")
 
-    def defined(self, name: str) -> bool:
-        return self._request({"op": "describe", "name": name}, f"looking up {name}")["defined"]
-
     def require(self, name: str) -> None:
         """Fail with a teaching message when the notebook does not define ``name``."""
         info = self._request({"op": "describe", "name": name}, f"looking up {name}")
         if not info["defined"]:
-            raise StudentCodeError(
-                f"{name} is not defined: run the notebook top to bottom and keep the name exactly `{name}`")
+            raise StudentCodeError(f"{name} is not defined: {self._why_undefined(name)}")
         if not info["callable"]:
             raise StudentCodeError(f"{name} is a {info['type']}, not a function")
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from solutions import oracles
 from solutions.answers import deep_learning_jax, heat_equation_jax
-from solutions.data import load_digits
+from course.digits import load_digits
 from solutions.golden import heat as golden_heat
 from solutions.golden import mlp as golden_mlp
 

@@ -54,7 +54,7 @@ import pytest  # noqa: E402
 
 import autograder.graders.conftest as grader_conftest  # noqa: E402
 from autograder import thresholds  # noqa: E402
-from autograder.points import STEMS  # noqa: E402
+from autograder.assignment import STEMS  # noqa: E402
 from autograder.runner import grade  # noqa: E402
 from autograder.submission import Submission  # noqa: E402
 from solutions.answers import answer_source  # noqa: E402

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/grading_time.py [--jobs 2]
 
-Grades the complete sample submission (alice, from source/make_samples.py: the release with the
+Grades the complete sample submission (alice, from instructor/samples.py: the release with the
 instructor's solutions filled in, lesson cells included) of each of the six parts:
 
 1. each notebook on its own through ``python -m autograder grade`` (wall time of the command);
@@ -18,14 +18,14 @@ student's functions included (it happens on their first call).
 from __future__ import annotations
 
 import argparse
-import runpy
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from autograder.points import STEMS
+from autograder.assignment import STEMS
+from instructor import samples as sample_notebooks
 from autograder.submission import Submission
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,9 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    samples = runpy.run_path(str(REPO / "source" / "make_samples.py"))
     with tempfile.TemporaryDirectory() as tmp:
-        samples["write_samples"](Path(tmp), STEMS, ("alice",))
+        sample_notebooks.write_samples(Path(tmp), STEMS, ("alice",))
         notebooks = [Path(tmp) / "alice" / "workshop3" / f"{stem}.ipynb" for stem in STEMS]
         grade = [sys.executable, "-m", "autograder", "grade"]
         startup = _timed([sys.executable, "-c", "import autograder.runner, solutions.oracles, jax.numpy"])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from solutions import answers, oracles
-from solutions.data import load_digits
+from course.digits import load_digits
 
 GRADED_NAMES = {
     "01_jax_intro": {"set_boundary", "standardize", "sample_normal"},

@@ -5,7 +5,6 @@ kernel starts (fast). The other tests grade stub notebooks (every graded name ra
 NotImplementedError), which fail quickly, and check the JSON, the GitHub outputs and ``-j``.
 """
 
-import importlib
 import json
 import os
 import re
@@ -17,12 +16,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.points import NOTEBOOK_POINTS, STEMS
+from autograder import assignment
+from autograder.assignment import STEMS
 from tests.conftest import write_notebook
 from tests.corpus.cases import GRADED_NAMES
 
 STATUSES = {"passed", "failed", "error", "skipped"}
 RESULT_KEYS = {"notebook": str, "score": float, "max_score": float, "tests": list}
+EXTRA_KEYS = {"cells": list, "isolation": dict}  # SPEC.md's optional fields
 TEST_KEYS = {"name": str, "exercise": str, "score": float, "max_score": float, "status": str, "output": str}
 
 
@@ -37,21 +38,15 @@ def stub_cells(stem: str) -> list[str]:
 
 
 def speed_tests(stem: str) -> dict[str, int]:
-    """Name (without test_) -> points of the grader module's GPU-only tests, from their marks."""
-    module = importlib.import_module(f"autograder.graders.test_{stem}")
-    out = {}
-    for name in dir(module):
-        marks = {m.name: m for m in getattr(getattr(module, name), "pytestmark", [])}
-        if name.startswith("test_") and "gpu" in marks:
-            out[name.removeprefix("test_")] = marks["points"].args[0]
-    return out
+    """Name -> points of the part's GPU-only speed tests (the assignment table)."""
+    return {t.name: t.points for t in assignment.part(stem).tests if t.speed}
 
 
 def check_result(result: dict, stem: str, notebook: Path) -> None:
     """Every key and type of SPEC.md's results object, and how skipped tests count."""
-    assert set(result) == set(RESULT_KEYS)
-    for key, kind in RESULT_KEYS.items():
-        assert type(result[key]) is kind, (key, result[key])
+    assert set(RESULT_KEYS) <= set(result) <= set(RESULT_KEYS) | set(EXTRA_KEYS)
+    for key, kind in {**RESULT_KEYS, **EXTRA_KEYS}.items():
+        assert key not in result or type(result[key]) is kind, (key, result[key])
     assert Path(result["notebook"]).resolve() == notebook.resolve()
     assert result["tests"], "a notebook is graded by at least one test"
     for t in result["tests"]:
@@ -73,7 +68,7 @@ def check_result(result: dict, stem: str, notebook: Path) -> None:
     assert result["score"] == sum(t["score"] for t in counted)
     assert result["max_score"] == sum(t["max_score"] for t in counted)
     skipped = [t for t in result["tests"] if t["status"] == "skipped"]
-    assert result["max_score"] + sum(speed_tests(stem)[t["name"]] for t in skipped) == NOTEBOOK_POINTS[stem]
+    assert result["max_score"] + sum(speed_tests(stem)[t["name"]] for t in skipped) == assignment.part(stem).points
 
 
 def one_line(stderr: str) -> str:
@@ -290,4 +285,4 @@ def test_empty_notebook_gets_a_normal_report_of_zero(tmp_path):
 
 
 def test_every_stem_is_known_to_the_cli():
-    assert set(STEMS) == set(GRADED_NAMES) == set(NOTEBOOK_POINTS)
+    assert set(STEMS) == set(GRADED_NAMES)

@@ -14,9 +14,9 @@ import ast
 
 import pytest
 
-from autograder.points import STEMS
+from autograder.assignment import STEMS
 from autograder.runner import grade
-from autograder.sandbox.executor import Limits
+from autograder.sandbox.notebook_run import Limits
 from tests.corpus.cases import CASES, GRADED_NAMES, Case
 
 # Short limits for hostile cases: their functions are tiny, so 6 s per call is plenty, and a

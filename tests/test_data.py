@@ -1,12 +1,12 @@
 """The shipped digits: shapes, dtypes, ranges, and the documented stratified split, re-derived
-here from the labels and the seed as solutions/data/README.md describes it."""
+here from the labels and the seed as course/data/README.md describes it."""
 
 from importlib import resources
 
 import numpy as np
 import pytest
 
-from solutions.data import Digits, load_digits
+from course.digits import Digits, load_digits
 
 N_SOURCE_ROWS = 1797
 TEST_FRACTION = 0.2
@@ -14,7 +14,7 @@ TEST_FRACTION = 0.2
 
 @pytest.fixture(scope="module")
 def raw():
-    with resources.files("solutions").joinpath("data", "digits.npz").open("rb") as f:
+    with resources.files("course").joinpath("data", "digits.npz").open("rb") as f:
         with np.load(f) as arrays:
             return {name: arrays[name] for name in arrays.files}
 

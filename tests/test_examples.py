@@ -1,4 +1,4 @@
-"""The six workshop scripts run end to end on CPU, and solutions.timing times honestly.
+"""The six workshop scripts run end to end on CPU, and course.timing times honestly.
 
 Each script runs as a subprocess exactly as the outline tells students to run it
 (``python workshop-3-examples/NN_name.py``), with small flags so the file stays quick on a
@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from solutions.timing import Timing, device_summary, fmt_speedup, fmt_time, format_table, time_call
+from course.timing import Timing, device_summary, fmt_speedup, fmt_time, format_table, time_call
 
 pytestmark = pytest.mark.slow
 
@@ -136,7 +136,7 @@ def test_06_mlp_learns_and_plots(tmp_path):
     assert_png(plot)
 
 
-# ---------------------------------------------------------------------- solutions.timing
+# ---------------------------------------------------------------------- course.timing
 class Lazy:
     """Stands in for an array still being computed: waiting for it takes `delay` seconds."""
 

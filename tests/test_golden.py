@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from solutions.data import load_digits
+from course.digits import load_digits
 from solutions.golden import golden_source, heat, mlp
 
 FD_EPS = 1e-6

@@ -5,13 +5,11 @@ realistic wrong answer loses exactly the tests of the exercise it breaks, with a
 names the bug. Wrong answers of independent exercises share one notebook to save kernel starts.
 """
 
-import importlib
-import inspect
 import secrets
 
 import pytest
 
-from autograder.points import NOTEBOOK_POINTS
+from autograder import assignment
 from autograder.runner import grade
 
 pytestmark = pytest.mark.slow
@@ -24,14 +22,8 @@ GRADED = {
 
 
 def speed_points(stem: str) -> int:
-    """Points of the grader module's GPU speed tests (skipped, so out of max_score, on CPU)."""
-    module = importlib.import_module(f"autograder.graders.test_{stem}")
-    total = 0
-    for name, fn in inspect.getmembers(module, inspect.isfunction):
-        marks = {m.name: m for m in getattr(fn, "pytestmark", [])}
-        if name.startswith("test_") and "gpu" in marks:
-            total += marks["points"].args[0]
-    return total
+    """Points of the part's GPU speed tests (skipped, so out of max_score, on CPU)."""
+    return sum(t.points for t in assignment.part(stem).tests if t.speed)
 
 
 def run_grade(path, stem):
@@ -48,7 +40,7 @@ def by_name(result) -> dict:
 def assert_cpu_speed_tests_skipped(result, stem):
     skipped = [t for t in result["tests"] if t["status"] == "skipped"]
     assert all("speed" in t["name"] for t in skipped), (result["seed"], skipped)
-    assert result["max_score"] == NOTEBOOK_POINTS[stem] - speed_points(stem), result
+    assert result["max_score"] == assignment.part(stem).points - speed_points(stem), result
 
 
 @pytest.mark.parametrize("stem", sorted(GRADED))

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 import pytest
 
-from autograder.points import NOTEBOOK_POINTS
+from autograder import assignment
 from autograder.runner import grade
 from autograder.submission import Submission
 from solutions.answers import answer_source
@@ -41,14 +41,8 @@ def grader_module(stem):
 
 
 def speed_points(stem):
-    """Points of the speed tests of a notebook (skipped on CPU), read from their marks."""
-    module = grader_module(stem)
-    total = 0
-    for name in dir(module):
-        fn = getattr(module, name)
-        if name.startswith("test_") and "speed" in name:
-            total += next(m.args[0] for m in fn.pytestmark if m.name == "points")
-    return total
+    """Points of the part's speed tests (skipped on CPU), from the assignment table."""
+    return sum(t.points for t in assignment.part(stem).tests if t.speed)
 
 
 def reference_copy(stem):
@@ -100,7 +94,7 @@ def assert_outcome(result, stem, failed: dict[str, str]):
         else:
             assert entry["status"] == "passed", (name, entry)
             assert entry["score"] == entry["max_score"] > 0, (name, entry)
-    most = NOTEBOOK_POINTS[stem] - (0 if on_gpu() else speed_points(stem))
+    most = assignment.part(stem).points - (0 if on_gpu() else speed_points(stem))
     assert result["max_score"] == most
     assert result["score"] == most - lost
 

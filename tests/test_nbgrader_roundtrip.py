@@ -1,8 +1,7 @@
 """nbgrader's whole instructor workflow on the bundled samples, against the command line.
 
 A real course folder and a real SQLite gradebook in tmp_path, built exactly as `make demo` builds
-demo-output/ (source/demo.py, source/make_samples.py; loaded with runpy.run_path, as
-tests/test_release.py loads build_notebooks.py): generate_assignment, student add, autograde,
+demo-output/ (instructor/demo.py, instructor/samples.py): generate_assignment, student add, autograde,
 generate_feedback, export; `python -m autograder grade` on the same notebooks. Two notebooks of
 six (01 and 05) keep it to about two and a half minutes on two cores.
 """
@@ -11,14 +10,13 @@ from __future__ import annotations
 
 import html
 import re
-import runpy
 
 import nbformat
 import pytest
 from nbgrader.api import Grade, Gradebook, Student, SubmittedAssignment, SubmittedNotebook
 
-from autograder.notebook_checks import grader_tests
-from autograder.points import NOTEBOOK_POINTS
+from autograder import assignment
+from instructor import demo as demo_module
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -28,7 +26,7 @@ STEMS = ("01_jax_intro", "05_heat_equation_jax")
 
 @pytest.fixture(scope="module")
 def demo():
-    return runpy.run_path(str(REPO / "source" / "demo.py"))
+    return vars(demo_module)
 
 
 def _counts(demo, course) -> dict[str, int]:
@@ -85,16 +83,16 @@ def test_autograde_feedback_export_and_regrading_agree_with_the_cli(demo, tmp_pa
             assert cli[(student, stem)][0] == want, f"CLI: {student}/{stem} scored {cli[(student, stem)]}, designed {want}"
             assert nbg[(student, stem)][0] == cli[(student, stem)][0], (
                 f"{student}/{stem}: nbgrader {nbg[(student, stem)]} but the CLI {cli[(student, stem)]}")
-            assert nbg[(student, stem)][1] == NOTEBOOK_POINTS[stem], "nbgrader's maximum counts the speed points"
+            assert nbg[(student, stem)][1] == assignment.part(stem).points, "nbgrader's maximum counts the speed points"
 
     rows = demo["read_csv"](course)
     assert sorted(rows) == sorted(students)
     for student in students:
         want = sum(expected(student, stem) for stem in STEMS)
         assert float(rows[student]["score"]) == want, f"grades.csv: {student} {rows[student]['score']}, expected {want}"
-        assert float(rows[student]["max_score"]) == sum(NOTEBOOK_POINTS[s] for s in STEMS)
+        assert float(rows[student]["max_score"]) == sum(assignment.part(s).points for s in STEMS)
     assert float(rows["alice"]["score"]) == sum(
-        t.points for s in STEMS for t in grader_tests(s) if not t.speed), "alice: every non-speed point"
+        t.points for s in STEMS for t in assignment.part(s).tests if not t.speed), "alice: every non-speed point"
     assert float(rows["carol"]["score"]) == 0
 
     # ---- feedback: one page per student and notebook, carrying each failed check's message,

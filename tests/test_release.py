@@ -3,7 +3,6 @@ carries outputs, solutions (release) or hidden tests (release)."""
 
 import json
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,9 @@ import sys
 import nbformat
 import pytest
 
-from autograder.points import NOTEBOOK_POINTS, STEMS
+from autograder import assignment
+from autograder.assignment import STEMS
+from instructor import build_lessons
 from tests.conftest import REPO
 
 SOURCE = REPO / "source" / "workshop3"
@@ -20,11 +21,11 @@ RELEASE = REPO / "release" / "workshop3"
 
 @pytest.fixture(scope="module")
 def builders():
-    return runpy.run_path(str(REPO / "source" / "build_notebooks.py"))["BUILDERS"]
+    return build_lessons.BUILDERS
 
 
 def test_source_notebooks_are_what_the_build_script_writes(builders):
-    """Edit source/build_notebooks.py, then `make notebooks`: the JSON is never edited by hand."""
+    """Edit instructor/build_lessons.py, then `make notebooks`: the JSON is never edited by hand."""
     for build in builders:
         nb = build()
         assert (SOURCE / f"{nb.stem}.ipynb").read_text() == nb.text(), (
@@ -36,8 +37,8 @@ def test_hidden_points_add_up_to_the_scheme(stem):
     """Every point nbgrader can give sits in a hidden cell that calls one grader test."""
     nb = nbformat.read(SOURCE / f"{stem}.ipynb", as_version=4)
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    assert graded and all("notebook_checks import check" in c.source for c in graded)
-    assert sum(c.metadata["nbgrader"]["points"] for c in graded) == NOTEBOOK_POINTS[stem]
+    assert graded and all("nbgrader_bridge import check" in c.source for c in graded)
+    assert sum(c.metadata["nbgrader"]["points"] for c in graded) == assignment.part(stem).points
 
 
 @pytest.mark.slow
@@ -49,7 +50,7 @@ def test_fresh_release_equals_committed_release(tmp_path):
     subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "generate_assignment",
                     "workshop3", "--force", "--db", f"sqlite:///{tmp_path}/g.db", "--log-level=WARN"],
                    cwd=tmp_path, env=env, check=True, capture_output=True)
-    subprocess.run([sys.executable, str(REPO / "source" / "clean_notebooks.py"), "release"],
+    subprocess.run([sys.executable, "-m", "instructor.clean_notebooks", "release"],
                    cwd=tmp_path, check=True, capture_output=True)
     for stem in STEMS:
         fresh = (tmp_path / "release" / "workshop3" / f"{stem}.ipynb").read_text()
@@ -60,7 +61,7 @@ def test_fresh_release_equals_committed_release(tmp_path):
 def test_release_holds_no_solution_and_no_hidden_test(stem):
     nb = nbformat.read(RELEASE / f"{stem}.ipynb", as_version=4)
     text = json.dumps([c.source for c in nb.cells])
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "notebook_checks", "check("):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "nbgrader_bridge", "check("):
         assert marker not in text, f"release/{stem}.ipynb contains {marker!r}"
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert solutions and all("raise NotImplementedError()" in c.source for c in solutions)
@@ -73,7 +74,7 @@ def test_release_holds_no_solution_and_no_hidden_test(stem):
 
 def test_notebooks_are_clean_and_the_check_catches_dirt(tmp_path):
     """No outputs, counts or machine metadata in git; the check fails on a dirty notebook."""
-    check = [sys.executable, str(REPO / "source" / "clean_notebooks.py"), "--check"]
+    check = [sys.executable, "-m", "instructor.clean_notebooks", "--check"]
     assert subprocess.run([*check, str(REPO / "source"), str(REPO / "release")]).returncode == 0
     nb = nbformat.read(SOURCE / "01_jax_intro.ipynb", as_version=4)
     code = next(c for c in nb.cells if c.cell_type == "code")
@@ -84,5 +85,5 @@ def test_notebooks_are_clean_and_the_check_catches_dirt(tmp_path):
     nbformat.write(nb, dirty)
     result = subprocess.run([*check, str(dirty)], capture_output=True, text=True)
     assert result.returncode == 1 and "outputs" in result.stdout and "widgets" in result.stdout
-    subprocess.run([sys.executable, str(REPO / "source" / "clean_notebooks.py"), str(dirty)], check=True)
+    subprocess.run([sys.executable, "-m", "instructor.clean_notebooks", str(dirty)], check=True)
     assert subprocess.run([*check, str(dirty)]).returncode == 0

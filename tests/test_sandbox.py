@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.sandbox.executor import Limits
+from autograder.sandbox.notebook_run import Limits
 from autograder.submission import StudentCodeError, Submission, Tampered
 from solutions import oracles
 from solutions.answers import answer_source
@@ -340,7 +340,7 @@ def test_everything_patched_at_once_still_grades_correctness(tampering):
 
 PARENT_MEMORY_PROBE = '''
 import json, resource, sys
-from autograder.sandbox.executor import Limits
+from autograder.sandbox.notebook_run import Limits
 from autograder.submission import Submission
 
 cells = json.load(sys.stdin)

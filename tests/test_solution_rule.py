@@ -24,8 +24,8 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.notebook_checks import grader_tests
-from autograder.points import STEMS
+from autograder import assignment
+from autograder.assignment import STEMS
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def _execute(stem: str, workdir) -> nbformat.NotebookNode:
 
 
 def _problems(stem: str, nb, ignore: re.Pattern) -> list[str]:
-    speed = {f"hidden_{t.name}" for t in grader_tests(stem) if t.speed}
+    speed = {f"hidden_{t.name}" for t in assignment.part(stem).tests if t.speed}
     found = []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -79,7 +79,7 @@ def test_source_notebooks_pass_every_cell_top_to_bottom(tmp_path):
     assert not problems, "\n".join(problems)
     for stem, nb in executed.items():  # every hidden cell really ran
         hidden = [c for c in nb.cells if c.get("id", "").startswith("hidden_")]
-        assert len(hidden) == len(grader_tests(stem)) and all(c.execution_count for c in hidden), stem
+        assert len(hidden) == len(assignment.part(stem).tests) and all(c.execution_count for c in hidden), stem
 
 
 def test_release_notebooks_score_zero_with_one_line_reasons(tmp_path):

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
 
 def section(title: str) -> None:

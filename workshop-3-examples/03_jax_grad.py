@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from solutions.timing import device_summary, fmt_time, format_table, time_call
+from course.timing import device_summary, fmt_time, format_table, time_call
 
 TRUE_W = np.array([2.0, -1.0, 0.5], dtype=np.float32)
 TRUE_B = 0.3

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
 # The Python-loop baselines are slow by design; time them on at most this many examples
 # and scale, so the script stays quick at GPU-sized --size.

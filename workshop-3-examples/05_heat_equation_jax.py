@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from solutions.golden import heat as golden  # the NumPy solver from the earlier workshops
-from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
 ALPHA = 1.0  # diffusivity
 DX = 1.0  # grid spacing

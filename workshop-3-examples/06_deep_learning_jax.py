@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from solutions.data import load_digits
+from course.digits import load_digits
 from solutions.golden import mlp as golden  # the hand-written NumPy MLP from the earlier workshops
-from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
 
 def section(title: str) -> None:

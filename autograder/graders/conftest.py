@@ -5,7 +5,7 @@ import secrets
 import numpy as np
 import pytest
 
-from autograder.sandbox.executor import Limits
+from autograder.sandbox.notebook_run import Limits
 from autograder.submission import Submission
 
 
@@ -15,8 +15,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    for line in ("exercise(name): the graded name a test is about",
-                 "points(n): what the test is worth",
+    for line in ("graded(name): the assignment table's entry this test grades (autograder/assignment.py)",
                  "gpu: a speed test, run only where the notebook's JAX computes on a GPU"):
         config.addinivalue_line("markers", line)
 
@@ -26,6 +25,9 @@ def submission(request):
     limits = getattr(request.config, "autograder_limits", Limits())  # set by autograder.runner
     sub = Submission.from_notebook(request.config.getoption("--notebook"), limits)
     yield sub
+    # What the report says about the notebook's own cells (autograder.runner reads it back).
+    request.config.autograder_cells = [{"index": c.index, "status": c.status, "message": c.message}
+                                       for c in sub.cells if c.status != "ok"]
     sub.close()
 
 

@@ -1,22 +1,19 @@
-"""How a grader test declares what it grades: the exercise (a graded name) and its points."""
+"""How a grader test joins the assignment: ``@graded`` looks it up in the assignment table.
+
+The table (autograder/assignment.py) says which exercise a test is about, what it is worth and
+whether it is a value, structure or speed test; the decorator only checks that the test is in
+the table and tags it, so that the runner, nbgrader's hidden cells and the tests all read the
+same entry.
+"""
 
 import pytest
 
-
-def graded(exercise: str, points: int):
-    """Tag a test with the graded name it is about and the points it is worth."""
-
-    def mark(fn):
-        return pytest.mark.points(points)(pytest.mark.exercise(exercise)(fn))
-
-    return mark
+from autograder import assignment
 
 
-def speed(exercise: str, points: int):
-    """A speed test: graded, and run only where the notebook's JAX computes on a GPU."""
-
-    def mark(fn):
-        assert "speed" in fn.__name__, "a speed test's name contains 'speed' (SPEC.md)"
-        return pytest.mark.gpu(graded(exercise, points)(fn))
-
-    return mark
+def graded(fn):
+    """Tag ``test_<name>`` as the grader of the table's entry ``<name>``."""
+    name = fn.__name__.removeprefix("test_")
+    entry = assignment.test(name)  # KeyError names the table when a test is missing from it
+    fn = pytest.mark.graded(name)(fn)
+    return pytest.mark.gpu(fn) if entry.speed else fn

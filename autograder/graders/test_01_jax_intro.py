@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 
-from autograder.checks import (assert_close, assert_dtype, assert_on_device, assert_traceable,
+from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable,
                                assert_unchanged, fmt_call)
 from autograder.graders.marks import graded
 from autograder.submission import StudentCodeError
@@ -13,7 +13,7 @@ from solutions import oracles
 # set_boundary (4 points)
 
 
-@graded("set_boundary", points=2)
+@graded
 def test_set_boundary_matches_reference(submission, rng):
     """set_boundary sets all four edges to value and leaves the interior, at several shapes."""
     for shape in [(5, 7), (1, 1), (2, 9), (16, 16), (9, 3)]:
@@ -27,7 +27,7 @@ def test_set_boundary_matches_reference(submission, rng):
                      hint="all four edges (first/last row and column) take `value`; the interior stays")
 
 
-@graded("set_boundary", points=1)
+@graded
 def test_set_boundary_leaves_input_unchanged(submission, rng):
     """set_boundary returns a new array and never writes into the array it was given."""
     u = rng.standard_normal((6, 8)).astype(np.float32)
@@ -44,7 +44,7 @@ def test_set_boundary_leaves_input_unchanged(submission, rng):
     assert_unchanged(before, got.args_after[0], name="set_boundary")
 
 
-@graded("set_boundary", points=1)
+@graded
 def test_set_boundary_works_under_jit(submission, rng):
     """set_boundary traces under jax.jit with both u and value as traced arguments."""
     u = rng.standard_normal((4, 5)).astype(np.float32)
@@ -91,7 +91,7 @@ def _standardize_variants(x64):
     }
 
 
-@graded("standardize", points=2)
+@graded
 def test_standardize_matches_reference(submission, rng):
     """standardize matches the per-column (axis 0, ddof 0) reference at several shapes."""
     for shape in [(50, 3), (7, 1), (2, 5), (3, 9), (400, 12)]:
@@ -104,7 +104,7 @@ def test_standardize_matches_reference(submission, rng):
                      hint=_standardize_bug(got.value, x))
 
 
-@graded("standardize", points=1)
+@graded
 def test_standardize_columns_have_mean_0_std_1(submission, rng):
     """Every column of the result has mean 0 and population standard deviation 1."""
     x = _columns(rng, (30, 4))
@@ -134,7 +134,7 @@ def _unpack_pair(got, call):
     return np.asarray(value[0]), np.asarray(value[1])
 
 
-@graded("sample_normal", points=1)
+@graded
 def test_sample_normal_returns_new_key_and_samples(submission, rng):
     """sample_normal returns (new_key, samples): a fresh key and float32 samples of shape."""
     for shape in [(3, 4), (1,), (2, 3, 5), (1000,)]:
@@ -154,7 +154,7 @@ def test_sample_normal_returns_new_key_and_samples(submission, rng):
         assert_dtype(samples, np.float32, call=call)
 
 
-@graded("sample_normal", points=1)
+@graded
 def test_sample_normal_is_reproducible(submission, rng):
     """The same key gives identical results; different keys give different samples."""
     shape = (64,)
@@ -171,7 +171,7 @@ def test_sample_normal_is_reproducible(submission, rng):
                              "you draw with from `key`, not from a fixed seed")
 
 
-@graded("sample_normal", points=1)
+@graded
 def test_sample_normal_looks_standard_normal(submission, rng):
     """20000 samples have mean about 0, std about 1 and about 68% of them within one std."""
     shape = (200, 100)
@@ -193,7 +193,7 @@ def test_sample_normal_looks_standard_normal(submission, rng):
             "one std; standard normal samples have 0, 1 and 68.3%: use jax.random.normal")
 
 
-@graded("sample_normal", points=2)
+@graded
 def test_sample_normal_splits_before_drawing(submission, rng):
     """The samples are drawn with a key split from `key`: neither `key` nor new_key itself."""
     for shape in [(8,), (3, 5)]:

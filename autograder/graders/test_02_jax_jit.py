@@ -4,9 +4,9 @@ from math import erf
 
 import numpy as np
 
-from autograder.checks import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call,
+from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call,
                                is_jitted)
-from autograder.graders.marks import graded, speed
+from autograder.graders.marks import graded
 from autograder.thresholds import GELU_JIT_MIN_SPEEDUP, SPEED_RUNS, SPEED_WARMUP
 from solutions import oracles
 
@@ -50,13 +50,13 @@ def _check_gelu(submission, name, rng):
 # gelu (4 points)
 
 
-@graded("gelu", points=3)
+@graded
 def test_gelu_matches_reference(submission, rng):
     """gelu matches the tanh-approximation reference, at 0, for large |x| and at several shapes."""
     _check_gelu(submission, "gelu", rng)
 
 
-@graded("gelu", points=1)
+@graded
 def test_gelu_is_traceable(submission, rng):
     """gelu is written in jax.numpy, so JAX can trace (and therefore jit) it."""
     x = rng.standard_normal((16,)).astype(np.float32)
@@ -68,7 +68,7 @@ def test_gelu_is_traceable(submission, rng):
 # gelu_jit (5 points, 2 of them for speed on a GPU)
 
 
-@graded("gelu_jit", points=2)
+@graded
 def test_gelu_jit_is_jit_compiled(submission, rng):
     """gelu_jit is a jax.jit-compiled function (it traces to one compiled call)."""
     x = rng.standard_normal((16,)).astype(np.float32)
@@ -78,13 +78,13 @@ def test_gelu_jit_is_jit_compiled(submission, rng):
     assert is_jitted(trace), "gelu_jit is not jit-compiled: define it as jax.jit(gelu)"
 
 
-@graded("gelu_jit", points=1)
+@graded
 def test_gelu_jit_matches_reference(submission, rng):
     """gelu_jit computes the same GELU as the reference, at several shapes."""
     _check_gelu(submission, "gelu_jit", rng)
 
 
-@speed("gelu_jit", points=2)
+@graded
 def test_gelu_jit_speed_vs_eager(submission, rng):
     """On a GPU, gelu_jit is clearly faster than the notebook's own eager gelu on 2**22 entries."""
     runs = [{"candidate": [rng.standard_normal(GELU_SPEED_SIZE).astype(np.float32)]}
@@ -127,7 +127,7 @@ def _check_clipped_sum(submission, x, threshold, *, check_kind=True):
                  hint=hint)
 
 
-@graded("clipped_sum", points=2)
+@graded
 def test_clipped_sum_matches_reference(submission, rng):
     """clipped_sum matches the reference on random 1-D and 2-D inputs."""
     for shape in [(257,), (1,), (3, 7), (16, 32), (1, 5)]:
@@ -135,7 +135,7 @@ def test_clipped_sum_matches_reference(submission, rng):
         _check_clipped_sum(submission, x, _threshold(rng))
 
 
-@graded("clipped_sum", points=1)
+@graded
 def test_clipped_sum_edge_cases(submission, rng):
     """Entries exactly at +-threshold count; all entries inside gives the full sum, none gives 0."""
     t = _threshold(rng)
@@ -159,7 +159,7 @@ def _jit_hint(error: str) -> str:
     return "likely a NumPy call on a traced array (use jnp) or an `if` on an array value (use jnp.where)"
 
 
-@graded("clipped_sum", points=2)
+@graded
 def test_clipped_sum_works_under_jit(submission, rng):
     """clipped_sum traces under jax.jit with x and threshold both traced (no Python branching)."""
     for shape in [(10,), (3, 4)]:

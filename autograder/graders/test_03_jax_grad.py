@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.checks import assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call
+from autograder.graders.asserts import assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call
 from autograder.graders.marks import graded
 from solutions import oracles
 
@@ -51,7 +51,7 @@ def _loss_hint(got, expected, n) -> str:
     return "mean over the rows of (x @ w + b - y)**2"
 
 
-@graded("mse_loss", points=3)
+@graded
 def test_mse_loss_matches_reference(submission, rng):
     """mse_loss is the mean (not the sum) of the squared residuals, at several shapes."""
     for n, d in SHAPES:
@@ -65,7 +65,7 @@ def test_mse_loss_matches_reference(submission, rng):
                      hint=_loss_hint(got.value, float(expected), n))
 
 
-@graded("mse_loss", points=1)
+@graded
 def test_mse_loss_is_traceable(submission, rng):
     """mse_loss traces with params, x and y all abstract, as jax.grad needs."""
     params, x, y = _problem(rng, 6, 2)
@@ -77,7 +77,7 @@ def test_mse_loss_is_traceable(submission, rng):
 # mse_grad (4 points)
 
 
-@graded("mse_grad", points=1)
+@graded
 def test_mse_grad_returns_params_shaped_dict(submission, rng):
     """mse_grad returns a dict with keys w and b shaped like params, float32 JAX arrays."""
     params, x, y = _problem(rng, 9, 3)
@@ -99,7 +99,7 @@ def _grad_hint(got, expected, n) -> str:
     return "use mse_grad = jax.grad(mse_loss), which differentiates with respect to params"
 
 
-@graded("mse_grad", points=3)
+@graded
 def test_mse_grad_matches_analytic_gradient(submission, rng):
     """mse_grad equals the hand-derived gradient 2/n x^T r and 2 mean(r), at several shapes."""
     for n, d in SHAPES:
@@ -118,7 +118,7 @@ def test_mse_grad_matches_analytic_gradient(submission, rng):
 # fit_linear (8 points)
 
 
-@graded("fit_linear", points=3)
+@graded
 def test_fit_linear_follows_gradient_descent(submission, rng):
     """A few steps of fit_linear from w = 0, b = 0 land where plain gradient descent does."""
     for (n, d), n_steps in zip([(30, 3), (12, 1), (40, 4), (1, 2)], [1, 5, 25, 3]):
@@ -133,7 +133,7 @@ def test_fit_linear_follows_gradient_descent(submission, rng):
                               "params - learning_rate * grad, with grad from jax.grad(mse_loss)")
 
 
-@graded("fit_linear", points=2)
+@graded
 def test_fit_linear_recovers_least_squares_fit(submission, rng):
     """On well-conditioned data, enough steps of fit_linear reach the least-squares solution."""
     n, d = 256, 3
@@ -148,7 +148,7 @@ def test_fit_linear_recovers_least_squares_fit(submission, rng):
     assert_close(got["b"], solution[d], call=f"{call}['b']", rtol=0, atol=1e-3, hint=hint)
 
 
-@graded("fit_linear", points=3)
+@graded
 def test_fit_linear_runs_in_jax(submission, rng):
     """fit_linear computes in JAX: its result is float32 JAX arrays, not host NumPy."""
     _, x, y = _problem(rng, 16, 2)

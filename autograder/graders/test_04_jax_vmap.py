@@ -8,9 +8,9 @@ is off by far more than that.
 import numpy as np
 
 from autograder import thresholds
-from autograder.checks import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call,
+from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call,
                                log_race, loop_count)
-from autograder.graders.marks import graded, speed
+from autograder.graders.marks import graded
 from solutions import oracles
 
 RTOL = 2e-3
@@ -42,7 +42,7 @@ def atol_for(expected):
     return ATOL * (1.0 + float(np.max(np.abs(expected), initial=0.0)))
 
 
-@graded("predict", points=3)
+@graded
 def test_predict_matches_reference(submission, rng):
     """predict returns the scalar v @ tanh(x @ w + b) for one example, at several sizes."""
     for d, h in [(3, 5), (8, 16), (1, 1), (20, 7)]:
@@ -61,7 +61,7 @@ def test_predict_matches_reference(submission, rng):
                      hint="predict(params, x) = v @ tanh(x @ w + b)")
 
 
-@graded("batched_predict", points=3)
+@graded
 def test_batched_predict_matches_reference(submission, rng):
     """batched_predict maps predict over the rows of xs: a batch of one and larger batches."""
     for n, d, h in [(1, 4, 6), (5, 3, 8), (33, 10, 12)]:
@@ -76,7 +76,7 @@ def test_batched_predict_matches_reference(submission, rng):
                      hint="one prediction per row of xs, shape (n,): jax.vmap(predict, in_axes=(None, 0))")
 
 
-@graded("batched_predict", points=2)
+@graded
 def test_batched_predict_is_vectorized(submission, rng):
     """The traced program of batched_predict is the same size for 1 example and for 16."""
     params = make_params(rng, 4, 6)
@@ -95,7 +95,7 @@ def test_batched_predict_is_vectorized(submission, rng):
             "build it with jax.vmap(predict, in_axes=(None, 0)) so they run in parallel")
 
 
-@graded("per_example_grads", points=5)
+@graded
 def test_per_example_grads_match_reference(submission, rng):
     """One gradient per example: a dict like params with a leading axis n, at several sizes."""
     for n, d, h in [(1, 3, 4), (4, 5, 3), (17, 8, 10)]:
@@ -125,7 +125,7 @@ def test_per_example_grads_match_reference(submission, rng):
 
 
 
-@speed("batched_predict", points=3)
+@graded
 def test_batched_predict_speed_vs_python_loop(submission, rng):
     """On a GPU, batched_predict beats a Python loop of jitted single-example calls."""
     n, d, h = 512, 64, 256

@@ -8,9 +8,9 @@ non-square, with dx != 1 so that dx and dx**2 differ, and dt = 0.2 dx**2 / alpha
 import numpy as np
 
 from autograder import thresholds
-from autograder.checks import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call, is_jitted,
+from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call, is_jitted,
                                log_race, loop_count)
-from autograder.graders.marks import graded, speed
+from autograder.graders.marks import graded
 from solutions import oracles
 from solutions.answers import answer_source
 from solutions.golden import golden_source
@@ -51,7 +51,7 @@ def _heat_hint(got, u, alpha, dt, dx):
             "every neighbour from the OLD u")
 
 
-@graded("heat_step", points=4)
+@graded
 def test_heat_step_interior_matches_reference(submission, rng):
     """The interior of one step matches the FTCS update, at several grids and spacings."""
     for ny, nx, alpha, dx in CASES:
@@ -71,7 +71,7 @@ def test_heat_step_interior_matches_reference(submission, rng):
                          rtol=0, atol=tol, hint=_heat_hint(value, u, alpha, dt, dx))
 
 
-@graded("heat_step", points=2)
+@graded
 def test_heat_step_keeps_boundary(submission, rng):
     """The first and last rows and columns come back exactly as they went in (Dirichlet)."""
     for ny, nx, alpha, dx in CASES:
@@ -91,14 +91,14 @@ def test_heat_step_keeps_boundary(submission, rng):
                 "only u[1:-1, 1:-1] and copy the edges from u (no jnp.roll wrap-around, no zero padding)")
 
 
-@graded("heat_step", points=1)
+@graded
 def test_heat_step_is_traceable(submission, rng):
     """heat_step works on a traced array, as it must inside a jit-compiled simulate."""
     u, alpha, dt, dx = make_case(rng, 9, 12, 1.0, 0.5)
     assert_traceable(submission.trace("heat_step", u, alpha, dt, dx, static=(1, 2, 3)), name="heat_step")
 
 
-@graded("simulate", points=4)
+@graded
 def test_simulate_matches_reference(submission, rng):
     """simulate equals n_steps reference steps, on non-square grids with dx != 1."""
     for (ny, nx, alpha, dx), n_steps in zip(CASES, [7, 1, 3, 20]):
@@ -118,7 +118,7 @@ def test_simulate_matches_reference(submission, rng):
         assert_close(got.value, expected, call=call, rtol=0, atol=tol, hint=hint)
 
 
-@graded("simulate", points=2)
+@graded
 def test_simulate_is_jitted(submission, rng):
     """simulate is one jit-compiled program."""
     u0, alpha, dt, dx = make_case(rng, 8, 10, 1.0, 0.5)
@@ -131,7 +131,7 @@ def test_simulate_is_jitted(submission, rng):
             f"{', ...' if len(trace.top) > 4 else ''})")
 
 
-@graded("simulate", points=3)
+@graded
 def test_simulate_loop_is_compiled(submission, rng):
     """The time loop is inside the compiled program: its size does not grow with n_steps."""
     u0, alpha, dt, dx = make_case(rng, 8, 10, 1.0, 0.5)
@@ -171,7 +171,7 @@ def _ms(times):
     return f"{np.median(times) * 1e3:.3g} ms"
 
 
-@speed("simulate", points=2)
+@graded
 def test_simulate_speed_vs_numpy(submission, rng):
     """On a GPU, simulate beats the NumPy golden solver by a wide margin."""
     submission.load_baseline("golden_heat", golden_source("heat"))
@@ -188,7 +188,7 @@ def test_simulate_speed_vs_numpy(submission, rng):
             "(no NumPy, no np.asarray / float() of arrays inside)")
 
 
-@speed("simulate", points=2)
+@graded
 def test_simulate_speed_vs_reference(submission, rng):
     """simulate is within a factor of the JAX reference answer (jitted, not wasteful)."""
     submission.load_baseline("ref05", answer_source(STEM))

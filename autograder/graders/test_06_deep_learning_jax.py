@@ -9,13 +9,13 @@ three decimal digits); a formula bug (ReLU on the logits, a sum for a mean) is o
 import numpy as np
 
 from autograder import thresholds
-from autograder.checks import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call, is_jitted,
+from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call, is_jitted,
                                log_race)
-from autograder.graders.marks import graded, speed
+from autograder.graders.marks import graded
 from solutions import oracles
 from solutions.answers import answer_source
 from solutions.golden import golden_source
-from solutions.data import load_digits
+from course.digits import load_digits
 
 STEM = "06_deep_learning_jax"
 RTOL = 2e-3
@@ -88,7 +88,7 @@ def as_layers(value, sizes, call):
 # ----- init_mlp
 
 
-@graded("init_mlp", points=2)
+@graded
 def test_init_mlp_shapes_and_zero_biases(submission, rng):
     """One (W, b) per layer with the right shapes, float32, biases all zero, for several sizes."""
     for sizes in ([64, 32, 10], [3, 5], [10, 20, 30, 4]):
@@ -104,7 +104,7 @@ def test_init_mlp_shapes_and_zero_biases(submission, rng):
                                      f"{float(np.max(np.abs(b))):.3g}): biases start at zero (jnp.zeros)")
 
 
-@graded("init_mlp", points=2)
+@graded
 def test_init_mlp_scaling_and_keys(submission, rng):
     """W is random with He or Glorot scale; the same key gives the same params; layers differ."""
     sizes = [256, 512, 256, 10]
@@ -147,7 +147,7 @@ def test_init_mlp_scaling_and_keys(submission, rng):
 FORWARD_CASES = [([64, 32, 10], 7), ([5, 3], 4), ([8, 16, 16, 4], 1), ([12, 20, 6], 50)]
 
 
-@graded("mlp_forward", points=3)
+@graded
 def test_mlp_forward_matches_reference(submission, rng):
     """Logits of the MLP (ReLU between layers, none after the last), at several depths."""
     for sizes, n in FORWARD_CASES:
@@ -165,7 +165,7 @@ def test_mlp_forward_matches_reference(submission, rng):
         assert_close(got.value, expected, call=call, rtol=RTOL, atol=atol_for(expected), hint=hint)
 
 
-@graded("cross_entropy", points=3)
+@graded
 def test_cross_entropy_matches_reference(submission, rng):
     """Mean softmax cross-entropy over the batch, at several sizes."""
     for sizes, n in FORWARD_CASES:
@@ -210,7 +210,7 @@ def _check_step(got, params, x, labels, lr, sizes, call):
     assert_close(loss, exp_loss, call=f"{call}: loss", rtol=RTOL, atol=ATOL, hint=hint)
 
 
-@graded("train_step", points=3)
+@graded
 def test_train_step_matches_reference(submission, rng):
     """One SGD step: new params and the loss before the step, at several sizes."""
     for (sizes, n), lr in zip(FORWARD_CASES, (0.5, 0.1, 1.0, 0.3)):
@@ -222,7 +222,7 @@ def test_train_step_matches_reference(submission, rng):
         _check_step(got.value, params, x, labels, lr, sizes, call)
 
 
-@graded("train_step", points=1)
+@graded
 def test_train_step_is_jitted(submission, rng):
     """train_step is one jit-compiled program."""
     sizes = [8, 16, 4]
@@ -240,7 +240,7 @@ def test_train_step_is_jitted(submission, rng):
 # ----- train_mlp
 
 
-@graded("train_mlp", points=3)
+@graded
 def test_train_mlp_reaches_accuracy(submission, rng):
     """train_mlp on the digits' training split reaches >= 90% accuracy on the held-out split."""
     data = load_digits()
@@ -290,7 +290,7 @@ def _us(times):
     return f"{np.median(times) * 1e6:.0f} us"
 
 
-@speed("train_step", points=2)
+@graded
 def test_train_step_speed_vs_numpy(submission, rng):
     """On a GPU, train_step is not slower than the NumPy golden SGD step at digits size."""
     submission.load_baseline("golden_mlp", golden_source("mlp"))
@@ -307,7 +307,7 @@ def test_train_step_speed_vs_numpy(submission, rng):
             "fast as NumPy, an un-jitted one ~20x slower): jit the whole step and keep it in jax.numpy")
 
 
-@speed("train_step", points=3)
+@graded
 def test_train_step_speed_vs_reference(submission, rng):
     """train_step is within a factor of the JAX reference's jitted step."""
     submission.load_baseline("ref06", answer_source(STEM))

@@ -1,15 +1,14 @@
 """The parent's end of the narrow channel to the worker in the student's kernel.
 
 Requests and replies are trees of plain values and arrays in the no-pickle codec of
-``worker_side``; nothing the worker sends is ever executed or unpickled here.
+``wire``; nothing the worker sends is ever executed or unpickled here.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 
-from . import worker_side
+from . import wire
 
 
 class WorkerLost(RuntimeError):
@@ -22,25 +21,22 @@ class Channel:
         self._timeout_s = timeout_s
         conn.settimeout(timeout_s)
         try:
-            hello = worker_side.recv_frame(conn)
+            hello = wire.recv_frame(conn)
         except (OSError, ValueError) as exc:
             raise WorkerLost(f"the worker did not greet the grader: {exc}") from None
         if not isinstance(hello, dict) or hello.get("token") != token:
             raise WorkerLost("the worker answered with the wrong token")
-        self.last_round_trip_s = 0.0
 
     def request(self, req: dict, timeout_s: float | None = None) -> dict:
         """Send one request and return the reply; ``WorkerLost`` if none comes in time."""
         self._conn.settimeout(timeout_s or self._timeout_s)
-        t0 = time.perf_counter()
         try:
-            worker_side.send_frame(self._conn, req)
-            reply = worker_side.recv_frame(self._conn)
+            wire.send_frame(self._conn, req)
+            reply = wire.recv_frame(self._conn)
         except socket.timeout:
             raise WorkerLost(f"no answer within {timeout_s or self._timeout_s:.0f}s (an endless loop?)") from None
         except (OSError, ConnectionError, ValueError) as exc:
             raise WorkerLost(f"the kernel stopped while answering ({exc})") from None
-        self.last_round_trip_s = time.perf_counter() - t0
         if not isinstance(reply, dict) or "status" not in reply:
             raise WorkerLost("the worker sent a malformed reply")
         return reply
@@ -48,7 +44,7 @@ class Channel:
     def close(self) -> None:
         try:
             self._conn.settimeout(2)
-            worker_side.send_frame(self._conn, {"op": "stop"})
+            wire.send_frame(self._conn, {"op": "stop"})
         except OSError:
             pass
         self._conn.close()

@@ -9,10 +9,10 @@ import os
 import resource
 import sys
 
-# What a notebook under grading may not import: the oracles, reference answers, golden
-# baselines and the graders. (solutions.data and solutions.timing stay importable: notebooks
-# load the digits and time code with them.)
-HIDDEN_MODULES = ("solutions.oracles", "solutions.answers", "solutions.golden", "autograder")
+# What a notebook under grading may not import: the oracles, reference answers and golden
+# baselines (solutions) and the graders (autograder). The lessons' own package, course, stays
+# importable. Under namespace isolation these folders are not even there (sandbox/isolation).
+HIDDEN_MODULES = ("solutions", "autograder")
 
 
 def is_hidden(fullname: str) -> bool:

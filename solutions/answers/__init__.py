@@ -7,14 +7,7 @@ into notebooks and the grader sends it as text to a worker process.
 
 from importlib import resources
 
-STEMS = (
-    "01_jax_intro",
-    "02_jax_jit",
-    "03_jax_grad",
-    "04_jax_vmap",
-    "05_heat_equation_jax",
-    "06_deep_learning_jax",
-)
+from autograder.assignment import STEMS
 
 
 def _file_stem(stem):

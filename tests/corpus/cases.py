@@ -21,18 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from autograder import assignment
 from solutions.answers import answer_source
 
-# SPEC.md's table of graded names, by notebook.
-GRADED_NAMES = {
-    "01_jax_intro": frozenset({"set_boundary", "standardize", "sample_normal"}),
-    "02_jax_jit": frozenset({"gelu", "gelu_jit", "clipped_sum"}),
-    "03_jax_grad": frozenset({"mse_loss", "mse_grad", "fit_linear"}),
-    "04_jax_vmap": frozenset({"predict", "batched_predict", "per_example_grads"}),
-    "05_heat_equation_jax": frozenset({"heat_step", "simulate"}),
-    "06_deep_learning_jax": frozenset({"init_mlp", "mlp_forward", "cross_entropy", "train_step",
-                                       "train_mlp"}),
-}
+# The graded names by notebook, as sets (the assignment table).
+GRADED_NAMES = {stem: frozenset(names) for stem, names in assignment.GRADED_NAMES.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +89,7 @@ HIDDEN_IMPORTS = {
     "from solutions import oracles": "from solutions import oracles",
     "import solutions.answers": "import solutions.answers",
     "import autograder": "import autograder",
-    "from autograder.sandbox import worker_side": "from autograder.sandbox import worker_side",
+    "from autograder.sandbox import worker": "from autograder.sandbox import worker",
 }
 # What a notebook might rebind to fake its speed (or the graders' checks, were they in the kernel).
 TAMPER = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .submission import CallResult, Trace
+from autograder.submission import CallResult, Trace
 
 
 def _short(a) -> str:

@@ -49,7 +49,7 @@ class Limits:
 @dataclasses.dataclass
 class CellRun:
     index: int  # position among the notebook's code cells, from 0
-    status: str  # ok | error | timeout | killed | skipped | not-run
+    status: str  # ok | error | timeout | interrupted | killed | skipped | not-run (killed: replayed as skipped)
     message: str = ""
 
 
@@ -137,8 +137,8 @@ def _kernel_env(home: str, limits: Limits) -> dict[str, str]:
     return env
 
 
-def _worker_source() -> str:
-    return resources.files("autograder.sandbox").joinpath("worker_side.py").read_text()
+def _source(name: str) -> str:
+    return resources.files("autograder.sandbox").joinpath(name).read_text()
 
 
 class NotebookRun:
@@ -184,13 +184,16 @@ class NotebookRun:
         client.start_new_kernel_client()
         self._client = client
         t1 = time.perf_counter()
+        # The codec and the worker as text, run before any student cell (worker.py says why).
         boot = (
-            "def _grader_boot(src, attr):\n"
-            "    import sys\n"
+            "def _grader_boot(wire_src, worker_src, attr):\n"
+            "    import sys, types\n"
+            "    wire = types.ModuleType('grader_wire')\n"
+            "    exec(compile(wire_src, '<grader wire>', 'exec'), wire.__dict__)\n"
             "    ns = {'__name__': 'grader_worker'}\n"
-            "    exec(compile(src, '<grader worker>', 'exec'), ns)\n"
-            "    setattr(sys, attr, ns['Worker'](get_ipython().user_ns))\n"
-            f"_grader_boot({_worker_source()!r}, {self._attr!r})\n"
+            "    exec(compile(worker_src, '<grader worker>', 'exec'), ns)\n"
+            "    setattr(sys, attr, ns['Worker'](get_ipython().user_ns, wire))\n"
+            f"_grader_boot({_source('wire.py')!r}, {_source('worker.py')!r}, {self._attr!r})\n"
             "del _grader_boot\n"
         )
         reply = self._execute(boot, -1, timeout=120)
@@ -230,7 +233,8 @@ class NotebookRun:
         if not errors and reply.get("status", "ok") == "ok":
             return CellRun(index, "ok")
         err = errors[-1] if errors else reply
-        return CellRun(index, "error", f"{err.get('ename')}: {err.get('evalue')}"[:300])
+        status = "interrupted" if err.get("ename") == "KeyboardInterrupt" else "error"
+        return CellRun(index, status, f"{err.get('ename')}: {err.get('evalue')}"[:300])
 
     def _has_memory_left(self) -> bool:
         """After a MemoryError: can the kernel still allocate, or does the cell's data hold it all?"""

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .notebooks import UnreadableNotebook, check_notebook, stem_of
-from .sandbox.executor import protect_this_process
+from ..sandbox.notebook_run import protect_this_process
+from .inputs import UnreadableNotebook, check_notebook, stem_of
 from .report import github_annotations, markdown_summary, points_line, text_report
 
 GRADE_TIMEOUT_S = 20 * 60  # one notebook, kernel restarts included

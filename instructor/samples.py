@@ -1,6 +1,6 @@
 """Build the bundled sample submissions: four students, deterministic, in nbgrader's layout.
 
-    python source/make_samples.py SUBMITTED_DIR [--stems 01_jax_intro 05_heat_equation_jax]
+    python instructor/samples.py SUBMITTED_DIR [--stems 01_jax_intro 05_heat_equation_jax]
                                                 [--students alice bob] [--release DIR]
 
 writes ``SUBMITTED_DIR/<student>/workshop3/<stem>.ipynb`` for
@@ -16,7 +16,7 @@ Every notebook starts from ``release/workshop3/<stem>.ipynb`` and keeps its cell
 metadata, so that ``nbgrader autograde`` matches them with the gradebook. Nothing in release/
 or source/ is written. ``expected_score`` says what each sample must score on a CPU machine.
 
-Loaded by source/demo.py and the tests with ``runpy.run_path`` (this folder is no package).
+Used by instructor/demo.py and the tests (``from instructor import samples``).
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from autograder.notebook_checks import grader_tests
-from autograder.points import STEMS
+from autograder import assignment
+from autograder.assignment import STEMS
 
-SOURCE = Path(__file__).resolve().parent
-REPO = SOURCE.parent
+REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "workshop3"
 STUDENTS = ("alice", "bob", "carol", "mallory")
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -150,7 +149,7 @@ def _solution_ids(nb) -> list[str]:
 
 
 def _first_check_index(nb, stem: str, exercise: str) -> int:
-    names = {f"hidden_{t.name}" for t in grader_tests(stem) if t.exercise == exercise}
+    names = {f"hidden_{t.name}" for t in assignment.part(stem).tests if t.exercise == exercise}
     for i, cell in enumerate(nb.cells):
         if cell.get("id") in names:
             return i
@@ -215,7 +214,7 @@ def write_samples(submitted: Path, stems=STEMS, students=STUDENTS, *, release: P
 def exercise_points(stem: str, *, speed: bool = False) -> dict[str, int]:
     """Points per exercise of ``stem``, in notebook order; speed points only if ``speed``."""
     out: dict[str, int] = {}
-    for t in grader_tests(stem):
+    for t in assignment.part(stem).tests:
         out.setdefault(t.exercise, 0)
         if speed or not t.speed:
             out[t.exercise] += t.points

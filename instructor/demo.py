@@ -1,13 +1,13 @@
 """`make demo`: the instructor workflow end to end, nbgrader and the command line side by side.
 
-    python source/demo.py [--out demo-output] [--stems STEM ...] [--students NAME ...] [-j 2]
+    python instructor/demo.py [--out demo-output] [--stems STEM ...] [--students NAME ...] [-j 2]
 
 In a fresh course folder (default ``demo-output/``, removed and rebuilt every run):
 
 1. copy ``nbgrader_config.py``, ``source/`` and ``release/`` (the chosen notebooks only) and
    run ``nbgrader generate_assignment`` into the course's own gradebook (never the repository's,
    whatever ``WORKSHOP3_GRADEBOOK_URL`` says);
-2. write the four sample submissions (``source/make_samples.py``) into ``submitted/`` and add
+2. write the four sample submissions (``instructor/samples.py``) into ``submitted/`` and add
    the students (``nbgrader db student add``);
 3. ``python -m autograder grade`` on the same notebooks (``-j 2 --json cli-results.json``) in
    the background from the moment the samples exist, and meanwhile ``nbgrader autograde
@@ -25,7 +25,7 @@ Exit status 1 if nbgrader and the command line gave any notebook different score
 failed). On a machine without a GPU both give no speed points: nbgrader's hidden speed cells
 fail ("speed not measured"), the command line skips them and leaves them out of its maximum.
 
-The functions are also used by tests/test_nbgrader_roundtrip.py (loaded with runpy.run_path).
+The functions are also used by tests/test_nbgrader_roundtrip.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import concurrent.futures
 import csv
 import json
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -46,11 +45,12 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.points import NOTEBOOK_POINTS, STEMS
+from autograder import assignment
+from autograder.assignment import STEMS
+from instructor import samples as SAMPLES_MODULE
 
-SOURCE = Path(__file__).resolve().parent
-REPO = SOURCE.parent
-SAMPLES = runpy.run_path(str(SOURCE / "make_samples.py"))
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = vars(SAMPLES_MODULE)
 ASSIGNMENT = SAMPLES["ASSIGNMENT"]
 STUDENTS = SAMPLES["STUDENTS"]
 BIN = Path(sys.executable).parent  # nbgrader, and alembic, which nbgrader runs by name
@@ -108,9 +108,6 @@ def build_course(course: Path, stems=STEMS) -> None:
     (course / "source" / ASSIGNMENT).mkdir(parents=True)
     (course / "release" / ASSIGNMENT).mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course)
-    for path in sorted(SOURCE.iterdir()):  # the instructor scripts, for the record
-        if path.suffix == ".py":
-            shutil.copy(path, course / "source")
     for stem in stems:
         for folder in ("source", "release"):
             shutil.copy(REPO / folder / ASSIGNMENT / f"{stem}.ipynb", course / folder / ASSIGNMENT)
@@ -319,7 +316,7 @@ def expectation_notes(cli: dict, stems=STEMS, students=STUDENTS, *, redefine_at:
     for student in students:
         for stem in stems:
             score, max_score = cli[(student, stem)]
-            gpu = max_score == NOTEBOOK_POINTS[stem]  # nothing skipped: speed was measured
+            gpu = max_score == assignment.part(stem).points  # nothing skipped: speed was measured
             want = SAMPLES["expected_score"](student, stem, redefine_at=redefine_at, gpu=gpu)
             if score != want and not gpu:
                 notes.append(f"{student}/{stem}: {_fmt(score)}, designed to score {_fmt(want)}")

@@ -1,7 +1,7 @@
 """Keep notebooks in git diff-able: no outputs, no execution counts, no machine metadata.
 
-    python source/clean_notebooks.py source release          # clean in place
-    python source/clean_notebooks.py --check source release  # exit 1 and list what is dirty
+    python instructor/clean_notebooks.py source release          # clean in place
+    python instructor/clean_notebooks.py --check source release  # exit 1 and list what is dirty
 
 Only instructor notebooks in this repository are cleaned; a student's submission is never
 rewritten (the graders only read those).

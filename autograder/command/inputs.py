@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from .points import STEMS
+from ..assignment import STEMS
 
 
 class UnreadableNotebook(ValueError):

@@ -3,7 +3,7 @@
 Run once by a maintainer, never at test or grading time:
 
     pip download --no-deps scikit-learn==1.9.1 -d /tmp/skl
-    python solutions/data/make_digits.py /tmp/skl/scikit_learn-1.9.1-*.whl
+    python instructor/make_digits.py /tmp/skl/scikit_learn-1.9.1-*.whl
 
 Only the wheel's ``sklearn/datasets/data/digits.csv.gz`` is read (as a zip member); scikit-learn
 is never installed or imported. See README.md beside this file for the split it writes.

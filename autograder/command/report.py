@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .points import NOTEBOOK_POINTS
+from ..assignment import ASSIGNMENT_POINTS
 
 STATUS_MARK = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
 
@@ -63,7 +63,7 @@ def markdown_summary(results: list[dict]) -> str:
             pts = "not counted" if t["status"] == "skipped" else f"{t['score']:g}/{t['max_score']:g}"
             rows.append(f"| {nb} | `{t['exercise']}` | {t['name']} | {t['status']} | {pts} |")
     rows += ["", f"**Total: {score:g}/{top:g}** (speed tests count only on a GPU runner; "
-                 f"the full assignment is worth {sum(NOTEBOOK_POINTS.values())})", ""]
+                 f"the full assignment is worth {ASSIGNMENT_POINTS})", ""]
     failed = [(r, t) for r in results for t in r["tests"] if t["status"] in ("failed", "error")]
     if failed:
         rows += ["### What to fix", ""]

@@ -1,4 +1,4 @@
-"""The 8x8 handwritten digits shipped in ``solutions/data/digits.npz`` (see its README.md)."""
+"""The 8x8 handwritten digits shipped in ``course/data/digits.npz`` (see its README.md)."""
 
 from importlib import resources
 from typing import NamedTuple
@@ -17,7 +17,7 @@ class Digits(NamedTuple):
 
 def load_digits() -> Digits:
     """Fixed train/test split, pixels scaled to [0, 1] as float32, labels int32."""
-    with resources.files("solutions").joinpath("data", "digits.npz").open("rb") as f:
+    with resources.files("course").joinpath("data", "digits.npz").open("rb") as f:
         with np.load(f) as arrays:
             return Digits(
                 x_train=(arrays["x_train"] / np.float32(PIXEL_MAX)).astype(np.float32),

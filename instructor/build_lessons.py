@@ -1,6 +1,6 @@
 """Build the six Workshop 3 lesson notebooks (nbgrader instructor format) from this file.
 
-    python source/build_notebooks.py          # rewrites source/workshop3/NN_name.ipynb
+    python instructor/build_lessons.py          # rewrites source/workshop3/NN_name.ipynb
 
 The notebooks are written here as Python so that they can be reviewed and diffed like code:
 one function per notebook, one call per cell. Running the script rewrites all six files
@@ -18,7 +18,7 @@ nbgrader conventions used (schema 3):
 * a visible test cell per exercise (``<exercise>_visible``) that students run themselves,
   read-only and worth no points;
 * a hidden test cell per grader test (``hidden_<test>``), worth that test's points, which calls
-  the grader itself (``autograder.notebook_checks.check``): one set of tests for both paths.
+  the grader itself (``autograder.nbgrader_bridge.check``): one set of tests for both paths.
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from autograder.notebook_checks import grader_tests
+from autograder import assignment
+from autograder.nbgrader_bridge.hidden_cells import what_it_checks
 
-SOURCE = Path(__file__).resolve().parent
-REPO = SOURCE.parent
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = REPO / "source"
 OUT = SOURCE / "workshop3"
 ANSWERS = REPO / "solutions" / "answers"
 
@@ -42,12 +43,12 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 LANGUAGE_INFO = {"name": "python"}
 
 # One hidden cell per grader test, worth that test's points: the cell runs the very test that
-# `python -m autograder grade` runs (autograder/notebook_checks.py), so nbgrader's score for a
+# `python -m autograder grade` runs (autograder/nbgrader_bridge/hidden_cells.py), so nbgrader's score for a
 # notebook equals the command line's. The comment stays visible in the release; the call is hidden.
 HIDDEN_TEMPLATE = """\
 # Hidden check ({points} pt): {checks}
 ### BEGIN HIDDEN TESTS
-from autograder.notebook_checks import check
+from autograder.nbgrader_bridge import check
 check("{stem}", "{test}")
 ### END HIDDEN TESTS"""
 
@@ -205,12 +206,12 @@ class Notebook:
                   solution=True, grade=False, locked=False)
         # Visible checks are for the student and worth no points: the hidden cells carry them all.
         self._add(v4.new_code_cell(_clean(visible)), f"{name}_visible")
-        tests = [t for t in grader_tests(self.stem) if t.exercise == name]
+        tests = [t for t in assignment.part(self.stem).tests if t.exercise == name]
         if not tests:
             raise SystemExit(f"{self.stem}: no grader test for exercise {name}")
         for t in tests:
             self._add(v4.new_code_cell(HIDDEN_TEMPLATE.format(
-                points=t.points, checks=t.checks.rstrip("."), stem=self.stem, test=t.name)),
+                points=t.points, checks=what_it_checks(self.stem, t.name).rstrip("."), stem=self.stem, test=t.name)),
                 f"hidden_{t.name}", grade=True, solution=False, locked=True, points=t.points)
 
     def finish(self, ans: Answers) -> None:
@@ -283,7 +284,7 @@ def build_01_jax_intro() -> Notebook:
         import jax.numpy as jnp
         import numpy as np
 
-        from solutions.timing import device_summary, fmt_time, format_table, time_call
+        from course.timing import device_summary, fmt_time, format_table, time_call
 
         print(f"JAX {jax.__version__} on {device_summary()}")
         ''')
@@ -622,7 +623,7 @@ def build_01_jax_intro() -> Notebook:
         *launch* the work. Always wait with `jax.block_until_ready(result)` before stopping the
         clock, and never time the first call, which includes compilation.
 
-        The course module `solutions.timing` does both for you: `time_call(fn, make_args)` runs a
+        The course module `course.timing` does both for you: `time_call(fn, make_args)` runs a
         warm-up call, then times several calls (each waiting for its result, each with fresh inputs
         from `make_args()`) and reports the median.
         ''')
@@ -882,7 +883,7 @@ def build_02_jax_jit() -> Notebook:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+        from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
         ON_GPU = jax.default_backend() == "gpu"
         print(f"JAX {jax.__version__} on {device_summary()}")
@@ -1004,7 +1005,7 @@ def build_02_jax_jit() -> Notebook:
           whose last minibatch is smaller compiles twice; dropping or padding that batch avoids
           it (notebook 06).
         * **Time honestly.** Exclude the first call (it compiles) and wait for results with
-          `block_until_ready`; `solutions.timing.time_call` does both.
+          `block_until_ready`; `course.timing.time_call` does both.
 
         ## 4 · Static arguments
 
@@ -1353,7 +1354,7 @@ def build_03_jax_grad() -> Notebook:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from solutions.timing import device_summary, format_table
+        from course.timing import device_summary, format_table
 
         print(f"JAX {jax.__version__} on {device_summary()}")
         ''')
@@ -1784,7 +1785,7 @@ def build_04_jax_vmap() -> Notebook:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+        from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
         ON_GPU = jax.default_backend() == "gpu"
         print(f"JAX {jax.__version__} on {device_summary()}")
@@ -2143,7 +2144,7 @@ def build_05_heat_equation_jax() -> Notebook:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+        from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
         ON_GPU = jax.default_backend() == "gpu"
         print(f"JAX {jax.__version__} on {device_summary()}")
@@ -2590,8 +2591,8 @@ def build_06_deep_learning_jax() -> Notebook:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from solutions.data import load_digits
-        from solutions.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
+        from course.digits import load_digits
+        from course.timing import device_summary, fmt_speedup, fmt_time, format_table, time_call
 
         ON_GPU = jax.default_backend() == "gpu"
         print(f"JAX {jax.__version__} on {device_summary()}")

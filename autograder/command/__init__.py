@@ -1,0 +1,1 @@
+"""``python -m autograder``: the command line, its input checks and its reports."""
