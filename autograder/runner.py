@@ -6,9 +6,11 @@ a crash of one grading leaves the others and the command itself standing.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+import time
 
 # Graders use JAX a little (PRNG keys); on a GPU runner they must not take the card's memory
 # from the student's kernel, which computes on it in another process.
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from . import assignment
+from .sandbox import isolation
 from .sandbox.notebook_run import Limits, protect_this_process
 
 
@@ -28,6 +31,7 @@ class _Collector:
     def __init__(self):
         self.tests: dict[str, dict] = {}
         self.order: list[str] = []
+        self.seconds: dict[str, float] = {}  # nodeid -> time in setup, call and teardown
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
@@ -41,6 +45,16 @@ class _Collector:
                 "max_score": float(entry.points), "status": "passed", "output": "",
             }
             self.order.append(item.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        # A speed test whose points the credit rule already withholds is not timed at all: a
+        # race against a forgotten jit costs minutes on a GPU and could earn nothing.
+        entry = self.tests[item.nodeid]
+        if assignment.test(entry["name"]).speed:
+            why = assignment.withheld(entry["name"], {t["name"]: t for t in self.tests.values()})
+            if why:
+                raise AssertionError(why)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -66,6 +80,7 @@ class _Collector:
                              output=getattr(report, "grader_message", "the grader failed to run"))
         elif report.when == "call" and entry["status"] == "passed":
             entry["score"] = entry["max_score"]
+        self.seconds[report.nodeid] = self.seconds.get(report.nodeid, 0.0) + report.duration
         if report.when == "call":  # measured speed ratios, recorded pass or fail
             speed = [ln for ln in report.capstdout.splitlines() if ln.startswith("[speed] ")]
             if speed:
@@ -88,10 +103,18 @@ class _SessionPlugin:
     def cells(self) -> list[dict]:
         return getattr(self.config, "autograder_cells", [])
 
+    @property
+    def timings(self) -> dict[str, float]:
+        return getattr(self.config, "autograder_timings", {})
+
 
 def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | None = None) -> dict:
     """Run the graders of ``stem`` on ``notebook``; return the SPEC results object."""
     assignment.part(stem)  # KeyError for an unknown part
+    limits = limits or Limits()
+    # Where the kernels run (SPEC.md's "isolation"); the same answer the sandbox gets, probed
+    # once per process. IsolationUnavailable here, before pytest, for namespaces impossible.
+    where = isolation.resolve(limits.isolation)
     module = resources.files("autograder.graders").joinpath(f"test_{stem}.py")
     collector = _Collector()
     args = [str(module), "--notebook", str(notebook), "-q", "-p", "no:cacheprovider",
@@ -100,7 +123,8 @@ def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | N
             "--assert=plain"]  # the graders' own messages, without pytest's expansion of locals
     if seed is not None:
         args += ["--seed", str(seed)]
-    session = _SessionPlugin(limits or Limits())
+    started = time.perf_counter()
+    session = _SessionPlugin(limits)
     code = pytest.main(args, plugins=[collector, session])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.order:
         # A grader module that does not import or collect must never read as "0 of 0 points".
@@ -109,22 +133,40 @@ def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | N
     if ran != {t.name for t in assignment.part(stem).tests}:
         raise RuntimeError(f"the graders for {stem} do not match the assignment table: "
                            f"{sorted(ran ^ {t.name for t in assignment.part(stem).tests})}")
-    # A point is earned only by a correct value: see assignment.value_rule.
-    tests = assignment.value_rule([collector.tests[n] for n in collector.order])
+    # A point is earned only by a correct value, speed only by the program asked for.
+    tests = assignment.credit_rule([collector.tests[n] for n in collector.order])
     return {
         "notebook": str(notebook),
         "score": sum(t["score"] for t in tests),
         "max_score": sum(t["max_score"] for t in tests),
         "tests": tests,
         "cells": session.cells,  # the notebook's cells that did not run cleanly (SPEC.md)
+        "isolation": where.as_json(),
+        # Where the time went (an extra field): kernel start, the notebook's cells, the races,
+        # and each test (its share of the kernel's start and cells is in the first test's).
+        "timings": {**session.timings, "total_s": time.perf_counter() - started,
+                    "tests_s": {collector.tests[n]["name"]: round(collector.seconds.get(n, 0.0), 3)
+                                for n in collector.order}},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    notebook, stem, out = (argv or sys.argv[1:])[:3]
+    parser = argparse.ArgumentParser(prog="python -m autograder.runner")
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("stem")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--mode", choices=("grade", "check"), default="grade")
+    parser.add_argument("--isolation", choices=("auto", "namespaces", "none"), default="auto")
+    args = parser.parse_args(argv)
     protect_this_process()
-    result = grade(Path(notebook), stem)
-    Path(out).write_text(json.dumps(result, indent=1))
+    limits = Limits(isolation=args.isolation)
+    if args.mode == "check":
+        from .visible_checks import check
+
+        result = check(args.notebook, args.stem, limits=limits)
+    else:
+        result = grade(args.notebook, args.stem, limits=limits)
+    args.out.write_text(json.dumps(result, indent=1))
     return 0
 
 

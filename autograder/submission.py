@@ -6,38 +6,16 @@ defined, to trace it, or to race it against a baseline, and get plain NumPy valu
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from . import thresholds
+from .messages import defining_cells, explain, rebinding_note
 from .sandbox import wire, worker
 from .sandbox.channel import WorkerLost
 from .sandbox.notebook_run import CellRun, Limits, NotebookRun, code_cells_of
-
-
-def defining_cells(sources: list[str], name: str) -> list[int]:
-    """Indices of the code cells that bind ``name`` at their top level (def, class, = or import)."""
-    found = []
-    for i, src in enumerate(sources):
-        try:
-            tree = ast.parse(src)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            targets = []
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                targets = [node.name]
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                nodes = node.targets if isinstance(node, ast.Assign) else [node.target]
-                targets = [n.id for t in nodes for n in ast.walk(t) if isinstance(n, ast.Name)]
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                targets = [(a.asname or a.name).split(".")[0] for a in node.names]
-            if name in targets:
-                found.append(i)
-                break
-    return found
 
 
 class StudentCodeError(AssertionError):
@@ -65,11 +43,42 @@ class Race:
     candidate_s: list[float]
     baseline_s: list[float]
     outputs: list  # the candidate's output of every timed run, for checking
+    baseline_outputs: list  # the baseline's, where the baseline is trusted reference code
+    stopped_early: bool = False  # the verdict was clear before every run was timed
 
     @property
     def speedup(self) -> float:
         """Median baseline time over median candidate time."""
         return float(np.median(self.baseline_s) / np.median(self.candidate_s))
+
+
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """What a speed test races the student's function against."""
+
+    fn: str  # the function's name: in the student's namespace, or defined by ``source``
+    source: str | None = None  # code that defines ``fn``, sent as text after the student's cells
+    bind: tuple[tuple[str, str], ...] = ()  # (name in source, student's name): e.g. a loop over predict
+    clean: bool = False  # run in a second kernel that holds no student code (reference code)
+    disable_jit: bool = False  # run ``fn`` op by op (jax.disable_jit)
+    device: bool = True  # arguments as JAX arrays; False: NumPy arrays on the host
+
+    @property
+    def label(self) -> str:
+        return "baseline_" + self.fn
+
+
+def early_verdict(threshold, race: Race, runs_left: int) -> bool:
+    """Whether a race may stop now: after a few runs, a ratio this far past the threshold on
+    either side cannot change sides in the runs left (thresholds.py: EARLY_STOP_*)."""
+    done = len(race.candidate_s)
+    if runs_left == 0 or done < thresholds.EARLY_STOP_MIN_RUNS:
+        return False
+    ratio = threshold.ratio(race.speedup) / threshold.value  # > 1 is on the wrong side for "<="
+    if threshold.op == ">=":
+        ratio = 1.0 / ratio
+    return ratio >= thresholds.EARLY_STOP_FACTOR or (
+        done >= thresholds.EARLY_PASS_MIN_RUNS and ratio <= 1.0 / thresholds.EARLY_STOP_FACTOR)
 
 
 class Tampered(AssertionError):
@@ -88,7 +97,8 @@ class _KernelTransport:
     def request(self, req: dict, what: str) -> dict:
         if req["op"] == "load_baseline":
             self._baselines[req["label"]] = req
-        name = req.get("name") if req["op"] in ("call", "jaxpr", "race") else None
+        name = req["fn"]["name"] if req["op"] == "time_prepare" else (
+            req.get("name") if req["op"] in ("call", "jaxpr", "key_draws", "time_run") else None)
         if name in self._lost_in:  # one endless loop costs its time limit once, not per test
             raise StudentCodeError(f"{what} is not called again: {self._lost_in[name]}")
         try:
@@ -127,8 +137,12 @@ class _InProcessTransport:
 
 
 class Submission:
-    def __init__(self, code_cells: list[str], limits: Limits = Limits(), *, transport=None):
+    def __init__(self, code_cells: list[str], limits: Limits = Limits(), *, transport=None, make_clean=None):
         self._transport = transport or _KernelTransport(NotebookRun(code_cells, limits).run())
+        self._make_clean = make_clean or (lambda: _KernelTransport(NotebookRun([], limits).run()))
+        self._clean_transport = None
+        self._loaded: dict[int, set[str]] = {}  # transport -> baselines loaded into it
+        self.races: list[dict] = []  # every race timed, for reports and calibration
 
     @classmethod
     def from_notebook(cls, path: Path, limits: Limits = Limits()) -> "Submission":
@@ -137,7 +151,7 @@ class Submission:
     @classmethod
     def in_process(cls, user_ns: dict) -> "Submission":
         """Grade the functions in ``user_ns`` (a kernel's globals) without a sandbox."""
-        return cls([], transport=_InProcessTransport(user_ns))
+        return cls([], transport=_InProcessTransport(user_ns), make_clean=lambda: _InProcessTransport({}))
 
     # ---- what happened when the notebook ran (sandboxed runs only)
     @property
@@ -145,11 +159,21 @@ class Submission:
         return self._transport.run.cells
 
     @property
+    def timings(self) -> dict[str, float]:
+        """Where the grading's time went: the kernel's start, the notebook's cells, the races."""
+        run = getattr(self._transport, "run", None)
+        out = dict(run.timings) if run is not None else {}
+        out["races_s"] = sum(sum(r["candidate_s"]) + sum(r["baseline_s"]) for r in self.races)
+        return out
+
+    @property
     def printed_chars(self) -> int:
         return self._transport.run.printed_chars
 
     def close(self) -> None:
         self._transport.close()
+        if self._clean_transport is not None:
+            self._clean_transport.close()
 
     def _why_undefined(self, name: str) -> str:
         """Which cell should have defined ``name`` and what happened to it, when we know."""
@@ -166,10 +190,11 @@ class Submission:
 
     # ---- requests
     def _request(self, req: dict, what: str) -> dict:
-        reply = self._transport.request(req, what)
-        if reply["status"] != "ok":
-            raise StudentCodeError(f"{what} raised {reply['error']}")
-        return reply
+        return self._on(self._transport, req, what)
+
+    def _rebinding(self, name) -> str:
+        run = getattr(self._transport, "run", None)  # in-process grading has no cell record
+        return rebinding_note(run.code_cells, name) if run is not None and isinstance(name, str) else ""
 
     def platform(self) -> dict:
         """The device the notebook's JAX computes on: {"platform": "cpu"|"gpu", "device": ...}."""
@@ -194,6 +219,11 @@ class Submission:
                                "return_args": not device}, f"{name}(...)")
         return CallResult(reply["value"], reply["kinds"], reply.get("args_after"))
 
+    def key_draws(self, name: str, *args) -> list[dict]:
+        """The random draws of ``name(*args)`` run op by op: [{"fn": "permutation", "key": uint32 array}]."""
+        self.require(name)
+        return self._request({"op": "key_draws", "name": name, "args": list(args)}, f"{name}(...)")["draws"]
+
     def trace(self, name: str, *args, static: tuple[int, ...] = ()) -> Trace:
         """``jax.make_jaxpr`` of ``name`` with the arguments at ``static`` held as constants."""
         self.require(name)
@@ -202,37 +232,78 @@ class Submission:
         return Trace(reply["traceable"], reply.get("error", ""), reply.get("eqns", 0),
                      reply.get("primitives", {}), reply.get("top", []))
 
-    def load_baseline(self, label: str, source: str, bind: dict[str, str] | None = None) -> None:
-        """Send baseline code (as text) into the worker; only ever after the student's cells.
+    def race(self, name: str, baseline: Baseline, runs: list[list], *, threshold,
+             warmup: int = thresholds.SPEED_WARMUP, sample=None) -> Race:
+        """Time the student's ``name`` against ``baseline``, interleaved, over fresh inputs.
 
-        ``bind`` maps names in the baseline's namespace to the student's functions, e.g.
-        ``{"predict": "predict"}`` for a Python loop over the student's own ``predict``.
+        ``runs`` holds the arguments of each timed call (the same for both sides). Both sides are
+        warmed up first, then each run times one call of each, alternating which goes first, so
+        that drift hits both equally. A baseline of reference code runs in a second, clean kernel
+        on the same device: no reference code enters the student's process. The race stops
+        early when ``threshold``'s verdict is already clear (``early_verdict``). ``sample``:
+        flat indices of the candidate's output to bring back instead of the whole output.
+        Raises ``Tampered`` when the notebook patched what timing relies on.
         """
-        req = {"op": "load_baseline", "label": label, "source": source, "bind": bind or {}}
-        self._request(req, f"loading baseline {label}")
-
-    def race(self, name: str, baseline: tuple[str, str], runs: list[dict], *,
-             baseline_device: bool = True, warmup: int = 2) -> Race:
-        """Time ``name`` against ``baseline`` = (label, function) over ``runs``.
-
-        Each run is ``{"candidate": args, "baseline": args}`` (baseline args default to the
-        candidate's). Raises ``Tampered`` when the notebook patched what timing relies on.
-        """
-        label, fn = baseline
-        return self._race(name, {"baseline": label, "name": fn, "device": baseline_device}, runs, warmup)
-
-    def race_names(self, name: str, baseline_name: str, runs: list[dict], *, warmup: int = 2) -> Race:
-        """Time two of the student's own functions against each other (gelu_jit vs gelu)."""
-        self.require(baseline_name)
-        return self._race(name, {"name": baseline_name, "device": True}, runs, warmup)
-
-    def _race(self, name: str, baseline: dict, runs: list[dict], warmup: int) -> Race:
         self.require(name)
-        reply = self._request({
-            "op": "race", "runs": runs, "warmup": warmup,
-            "candidate": {"name": name, "device": True}, "baseline": baseline,
-        }, f"timing {name}")
-        if "tampered" in reply:
-            raise Tampered("the notebook replaced " + ", ".join(reply["tampered"])
-                           + ": speed cannot be measured fairly, so no speed points")
-        return Race(reply["candidate_s"], reply["baseline_s"], reply["outputs"])
+        if baseline.source is None and not baseline.clean:
+            self.require(baseline.fn)
+        sides = {"candidate": (self._transport, {"name": name, "device": True}),
+                 "baseline": (self._clean() if baseline.clean else self._transport, self._baseline_spec(baseline))}
+        for slot, (transport, spec) in sides.items():
+            reply = self._on(transport, {"op": "time_prepare", "slot": slot, "fn": spec, "args": runs[0],
+                                         "warmup": warmup}, f"timing {name}")
+            if "tampered" in reply:
+                raise Tampered("the notebook replaced " + ", ".join(reply["tampered"])
+                               + ": speed cannot be measured fairly, so no speed points")
+        race = Race([], [], [], [])
+        shared = not baseline.clean and baseline.device  # one kernel, same arrays for both sides
+        for i, args in enumerate(runs):
+            order = ("candidate", "baseline") if i % 2 == 0 else ("baseline", "candidate")
+            for k, slot in enumerate(order):
+                transport, _ = sides[slot]
+                req = {"op": "time_run", "slot": slot, "run": i,
+                       "name": name if slot == "candidate" else baseline.fn}
+                req.update({"args_of": i} if shared and k == 1 else {"args": args})
+                if slot == "candidate" and sample is not None:
+                    req["sample"] = sample
+                reply = self._on(transport, req, f"timing {name}")
+                (race.candidate_s if slot == "candidate" else race.baseline_s).append(reply["s"])
+                if slot == "candidate":
+                    race.outputs.append(reply["output"])
+                elif baseline.clean:
+                    race.baseline_outputs.append(reply["output"])
+            if early_verdict(threshold, race, len(runs) - i - 1):
+                race.stopped_early = True
+                break
+        for slot, (transport, _) in sides.items():
+            self._on(transport, {"op": "time_done", "slot": slot}, f"timing {name}")
+        self.races.append({"name": name, "baseline": baseline.fn, "candidate_s": race.candidate_s,
+                           "baseline_s": race.baseline_s, "speedup": race.speedup,
+                           "stopped_early": race.stopped_early})
+        return race
+
+    def _baseline_spec(self, baseline: Baseline) -> dict:
+        transport = self._clean() if baseline.clean else self._transport
+        if baseline.source is not None and baseline.label not in self._loaded.setdefault(id(transport), set()):
+            req = {"op": "load_baseline", "label": baseline.label, "source": baseline.source,
+                   "bind": dict(baseline.bind)}
+            self._on(transport, req, f"loading the baseline {baseline.fn}")
+            self._loaded[id(transport)].add(baseline.label)
+        spec = {"name": baseline.fn, "device": baseline.device, "disable_jit": baseline.disable_jit}
+        return {**spec, "baseline": baseline.label} if baseline.source is not None else spec
+
+    def _clean(self):
+        """The second kernel: same sandbox and isolation, no student cell, for reference code."""
+        if self._clean_transport is None:
+            self._clean_transport = self._make_clean()
+        return self._clean_transport
+
+    def _on(self, transport, req: dict, what: str) -> dict:
+        reply = transport.request(req, what)
+        if reply["status"] != "ok":
+            if transport is not self._transport:  # our own reference code failed: a grader error
+                raise RuntimeError(f"{what}: the clean baseline kernel raised {reply['error']}")
+            message = f"{what} raised {explain(reply['error'])}"
+            note = self._rebinding(req.get("name") or req.get("fn", {}).get("name"))
+            raise StudentCodeError(f"{message}; {note}" if note else message)
+        return reply

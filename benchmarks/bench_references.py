@@ -111,16 +111,34 @@ def static_loop(step):
                    static_argnums=1)
 
 
-def chunked_loop(step, chunk):
+def chunked_loop(step, chunk, unroll=False, **jit_options):
     """n_steps traced, but `chunk` steps (a static inner loop) per outer iteration, so the host
-    check happens once per chunk; the n_steps % chunk left over run one by one."""
+    check happens once per chunk; the n_steps % chunk left over run one by one. ``unroll``: the
+    inner loop unrolled, so that consecutive steps alternate between two buffers instead of
+    copying the loop's carry after every step."""
 
     def run(u, n):
         one = lambda _, v: step(v, ALPHA, DT, DX)  # noqa: E731
-        u = jax.lax.fori_loop(0, n // chunk, lambda _, v: jax.lax.fori_loop(0, chunk, one, v), u)
+        inner = lambda _, v: jax.lax.fori_loop(0, chunk, one, v, unroll=unroll)  # noqa: E731
+        u = jax.lax.fori_loop(0, n // chunk, inner, u)
         return jax.lax.fori_loop(0, n % chunk, one, u)
 
-    return jax.jit(run)
+    return jax.jit(run, **jit_options)
+
+
+def static_scan(step, unroll, **jit_options):
+    """n_steps static: a scan of known length, `unroll` steps per iteration."""
+    def run(u, n):
+        return jax.lax.scan(lambda v, _: (step(v, ALPHA, DT, DX), None), u, None, length=n,
+                            unroll=unroll)[0]
+
+    return jax.jit(run, static_argnums=1, **jit_options)
+
+
+# XLA can record a loop's kernels as one CUDA graph with the loop condition on the device
+# (command buffers with WHILE/CONDITIONAL), which removes the host check and the launch gaps.
+COMMAND_BUFFERS = {"compiler_options": {
+    "xla_gpu_enable_command_buffer": "FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL"}}
 
 
 def single_step_variants():
@@ -136,9 +154,42 @@ def loop_variants():
     variants = {f"{name}, fori_loop (traced n)": traced_loop(step)
                 for name, step in HEAT_FORMS.items()}
     variants["jnp.pad + where, fori_loop (static n)"] = static_loop(step_pad_where)
-    variants["jnp.pad + where, 32-step chunks (traced n)"] = chunked_loop(step_pad_where, 32)
-    variants[f"shipped simulate: {heat_equation_jax._CHUNK}-step chunks (traced n)"] = (
+    for k in (8, 16, 32):
+        variants[f"jnp.pad + where, {k}-step unrolled chunks (traced n)"] = chunked_loop(
+            step_pad_where, k, unroll=True)
+    variants["jnp.pad + where, 16-step unrolled chunks, command buffers (traced n)"] = chunked_loop(
+        step_pad_where, 16, unroll=True, **COMMAND_BUFFERS)
+    variants["jnp.pad + where, scan unroll 8 (static n)"] = static_scan(step_pad_where, 8)
+    variants["jnp.pad + where, scan unroll 8, command buffers (static n)"] = static_scan(
+        step_pad_where, 8, **COMMAND_BUFFERS)
+    variants["shipped simulate (the reference answer)"] = (
         lambda u, n_steps: heat_equation_jax.simulate(u, ALPHA, DT, DX, n_steps))
+    return variants
+
+
+def peer_variants():
+    """name -> (convert a JAX grid to the framework's array, f(array, n_steps)), for the peers
+    that run on the GPU machine: torch.compile and a CuPy raw kernel (benchmarks/
+    probe_speed_design.py holds their code). Empty where neither is installed."""
+    from benchmarks import probe_speed_design as probe
+
+    variants = {}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            step = probe.torch_step(torch)
+            variants["torch.compile of the slicing step"] = (
+                lambda u: torch.from_dlpack(u).clone(), probe.torch_loop(torch, torch.compile(step)))
+    except ImportError:
+        pass
+    try:
+        import cupy
+
+        cupy.cuda.runtime.getDeviceCount()
+        variants["CuPy raw kernel"] = (lambda u: cupy.from_dlpack(u).copy(), probe.cupy_loop(cupy))
+    except Exception:  # no cupy, or cupy without a GPU: the row is left out
+        pass
     return variants
 
 
@@ -224,6 +275,18 @@ def bench_heat(args, rng, copy_bw, rows, log):
             rows.append(heat_row(n, name, per_step, golden_s, copy_bw, check(errors), spread))
             log(f"heat {n}: {name}: {per_step * 1e3:.4f} ms/step spread {spread:.0%} "
                 f"{check(errors)}")
+
+        for name, (convert, loop) in peer_variants().items():
+            inputs = [convert(g) for g in grids]
+            out = loop(convert(grids[0]), 1)
+            out = out.cpu().numpy() if hasattr(out, "cpu") else out.get()  # torch / cupy to NumPy
+            errors = [relative_error(out, one_step_ref)]
+            loop(inputs[0], args.loop_steps)  # compile / warm up
+            loop_s, spread = median_seconds(lambda i: loop(inputs[i % len(inputs)], args.loop_steps),
+                                            args.repeats)
+            per_step = loop_s / args.loop_steps
+            rows.append(heat_row(n, name, per_step, golden_s, copy_bw, check(errors), spread))
+            log(f"heat {n}: {name}: {per_step * 1e3:.4f} ms/step spread {spread:.0%} {check(errors)}")
 
         for name, single in single_step_variants().items():
             errors = [relative_error(single(grids[0], ALPHA, DT, DX), one_step_ref)]

@@ -1,151 +1,151 @@
-"""Calibrate the speed thresholds (autograder/thresholds.py) on a GPU.
+"""Calibrate the speed thresholds (autograder/thresholds.py) on a GPU, through the real sandbox.
 
-Grades, with ``autograder.runner.grade`` (the real graders, the real sandbox, default limits),
-the reference-answer notebooks of all six parts and the speed-relevant cases of the corpus
-(tests/corpus/cases.py: those with a ``gpu_only_lose`` or ``speed_relevant``), ``--repeats``
-times each with fresh random inputs. Every timed race is recorded as it happens (a wrapper
-around ``Submission._race``: medians of the candidate's and the baseline's times), so the
-measured ratio is known for passing tests too. Prints a Markdown table per speed test:
+For every speed test of the assignment table, the reference answer and each other way of
+writing the timed function (tests/corpus/cases.py: SPEED_VARIANTS, correct ones that must pass
+and slow ones that must fail) is loaded into a real sandboxed kernel (``Submission``: the kernel,
+the worker, the clean second kernel for reference baselines, the default limits and isolation),
+and the speed test's own function runs ``--races`` times on fresh inputs, its race recorded.
+The variants take turns in blocks of ``--block`` races, so a run cut short by ``--max-seconds``
+leaves every variant about equally measured. The credit rule is not applied here: this measures
+the timing verdict alone, including for the slow variants that structure already catches.
 
-  ratio    what the test compares with its threshold: baseline/candidate for "at least Nx
-           faster" tests, candidate/baseline for "at most Nx slower than the reference" tests
-  expect   pass for the reference answers and for exercises a case keeps; fail for exercises a
-           case loses (``lose`` or ``gpu_only_lose``)
-  margin   how far the worst repeat sits on the expected side of the threshold (>1 is safe;
-           <1 marks a threshold that misjudges that notebook, flagged "!!")
+Prints a Markdown table per speed test:
 
-and writes everything (each race's times, each test's status and message) as JSON to --out,
-rewritten after every grading so that a run cut short by a time limit still leaves its data.
-The notebooks are graded round robin (all once, then all again, ...), so --max-seconds or a
-kill leaves every notebook measured about equally often.
+  ratio    what the test compares with its threshold (thresholds.py): the speedup for ">=" tests,
+           the slowdown for "<=" tests; min / median / max over the races
+  verdict  how many races the timing passed
+  margin   how far the worst race sat on the expected side of the threshold (>1 is right;
+           "!!" marks a threshold that misjudged that variant at least once)
 
-    PYTHONPATH=$PWD python3 benchmarks/calibrate_speed.py --repeats 3 --out $OUT/calibration.json
-    PYTHONPATH=$PWD python3 benchmarks/calibrate_speed.py --only ref:05_heat_equation_jax \\
-        simulate_textbook_at_set simulate_pure_callback_each_step --max-seconds 500 --out ...
-    PYTHONPATH=$PWD python benchmarks/calibrate_speed.py --allow-cpu --repeats 1 \\
-        --only simulate_textbook_at_set            # a dry run of this script on a CPU
+and writes everything (every race's times, runs, early stop) as JSON to --out, after each block.
 
-It never imports jax itself (the graders may, with preallocation off): the GPU stays free for
-the notebooks' kernels.
+    PYTHONPATH=$PWD python3 benchmarks/calibrate_speed.py --races 30 --out $OUT/calibration.json
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/calibrate_speed.py --races 2 --only reference \\
+        --tests simulate_speed_vs_plain_loop           # a dry run of this script on a CPU
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import importlib.metadata
-import io
 import json
-import os
 import platform
 import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # before anything imports jax
+import numpy as np
 
-import nbformat  # noqa: E402
-import pytest  # noqa: E402
-
-import autograder.graders.conftest as grader_conftest  # noqa: E402
-from autograder import thresholds  # noqa: E402
-from autograder.assignment import STEMS  # noqa: E402
-from autograder.runner import grade  # noqa: E402
-from autograder.submission import Submission  # noqa: E402
-from solutions.answers import answer_source  # noqa: E402
-from tests.corpus.cases import CASES, Case  # noqa: E402
-
-# Each speed test's threshold: (name in autograder/thresholds.py, ">=" for a least speedup over
-# the baseline, "<=" for a largest slowdown against the reference answer).
-THRESHOLDS = {
-    "gelu_jit_speed_vs_eager": ("GELU_JIT_MIN_SPEEDUP", ">="),
-    "batched_predict_speed_vs_python_loop": ("BATCHED_PREDICT_MIN_SPEEDUP_VS_LOOP", ">="),
-    "simulate_speed_vs_numpy": ("SIMULATE_MIN_SPEEDUP_VS_NUMPY", ">="),
-    "simulate_speed_vs_reference": ("SIMULATE_MAX_SLOWDOWN_VS_REFERENCE", "<="),
-    "train_step_speed_vs_numpy": ("TRAIN_STEP_MIN_SPEEDUP_VS_NUMPY", ">="),
-    "train_step_speed_vs_reference": ("TRAIN_STEP_MAX_SLOWDOWN_VS_REFERENCE", "<="),
-}
-
-RACES: list[dict] = []  # filled by the recording wrapper while a grading runs
+from autograder import assignment
+from autograder.nbgrader_bridge.hidden_cells import grader_test_function
+from autograder.submission import Submission, Tampered
+from solutions.answers import answer_source
+from tests.corpus.cases import SPEED_VARIANTS, SpeedVariant
 
 
-def _current_test() -> str:
-    """The running grader test, from pytest's PYTEST_CURRENT_TEST ('path::test_name (call)')."""
-    current = os.environ.get("PYTEST_CURRENT_TEST", "?")
-    return current.split("::")[-1].split(" ")[0].removeprefix("test_")
-
-
-def _record_races() -> None:
-    original = Submission._race
-
-    def recording(self, name, baseline, runs, warmup):
-        race = original(self, name, baseline, runs, warmup)
-        RACES.append({
-            "test": _current_test(), "candidate": name, "baseline": baseline,
-            "candidate_s": list(race.candidate_s), "baseline_s": list(race.baseline_s),
-            "candidate_median_ms": statistics.median(race.candidate_s) * 1e3,
-            "baseline_median_ms": statistics.median(race.baseline_s) * 1e3,
-            "speedup": race.speedup,
-        })
-        return race
-
-    Submission._race = recording
-
-
-def _run_speed_tests_on_cpu() -> None:
-    """--allow-cpu: replace the graders' GPU-only skip with a fixture that skips nothing."""
-
-    @pytest.fixture(autouse=True)
-    def _gpu_only():
-        yield
-
-    grader_conftest._gpu_only = _gpu_only
-
-
-def _notebooks(args) -> list[dict]:
-    """What to grade: the six reference answers, then the speed-relevant corpus cases."""
-    items = []
-    if not args.no_references:
-        items += [{"label": f"ref:{stem}", "stem": stem, "cells": [answer_source(stem)], "case": None}
-                  for stem in STEMS]
-    picked = [c for c in CASES if c.gpu_only_lose or c.speed_relevant]
-    if args.only:
-        unknown = set(args.only) - {c.name for c in CASES} - {i["label"] for i in items}
-        if unknown:
-            sys.exit(f"calibrate_speed: unknown case(s) {', '.join(sorted(unknown))}")
-        picked = [c for c in CASES if c.name in args.only]
-        items = [i for i in items if i["label"] in args.only]
-    items += [{"label": c.name, "stem": c.stem, "cells": list(c.cells), "case": c} for c in picked]
-    return items
-
-
-def _expected(case: Case | None, exercise: str) -> str:
-    if case is None:
-        return "pass"
-    if exercise in case.lose or exercise in case.gpu_only_lose:
-        return "fail"
-    return "pass" if exercise in case.keep else "?"
-
-
-def _ratio(test: str, speedup: float) -> float:
-    """What the test compares with its threshold (see THRESHOLDS)."""
-    kind = THRESHOLDS.get(test, (None, ">="))[1]
-    return speedup if kind == ">=" else 1.0 / speedup
-
-
-def _margin(test: str, ratios: list[float], expect: str) -> float | None:
-    name, kind = THRESHOLDS.get(test, (None, None))
-    limit = getattr(thresholds, name, None) if name else None
-    if not ratios or limit is None or expect not in ("pass", "fail"):
+def margin(threshold, ratios: list[float], expect: str) -> float | None:
+    """How far the worst race sits on the expected side (>1: every race judged right)."""
+    if not ratios:
         return None
-    worst_pass = min(ratios) / limit if kind == ">=" else limit / max(ratios)
-    worst_fail = limit / max(ratios) if kind == ">=" else min(ratios) / limit
-    return worst_pass if expect == "pass" else worst_fail
+    worst = (max(ratios) if expect == "pass" else min(ratios)) if threshold.op == "<=" else (
+        min(ratios) if expect == "pass" else max(ratios))
+    inside = threshold.value / worst if threshold.op == "<=" else worst / threshold.value
+    return inside if expect == "pass" else 1.0 / inside
+
+
+def race_once(variant: SpeedVariant, sub: Submission, rng) -> dict:
+    """One run of the speed test's function: the race it timed and the test's outcome."""
+    fn = grader_test_function(assignment.stem_of_test(variant.test), variant.test)
+    before = len(sub.races)
+    t0 = time.perf_counter()
+    try:
+        fn(submission=sub, rng=rng)
+        outcome = "passed"
+    except Tampered as exc:
+        outcome = f"tampered: {exc}"
+    except AssertionError as exc:
+        outcome = f"failed: {' '.join(str(exc).split())[:300]}"
+    race = sub.races[-1] if len(sub.races) > before else None
+    record = {"outcome": outcome, "seconds": time.perf_counter() - t0}
+    if race is not None:
+        threshold = assignment.threshold(variant.test)
+        record.update(ratio=threshold.ratio(race["speedup"]), timing="pass" if threshold.passes(race["speedup"])
+                      else "fail", runs=len(race["candidate_s"]), stopped_early=race["stopped_early"],
+                      candidate_ms=statistics.median(race["candidate_s"]) * 1e3,
+                      baseline_ms=statistics.median(race["baseline_s"]) * 1e3)
+    return record
+
+
+def calibrate(args) -> dict:
+    variants = [v for v in SPEED_VARIANTS if (not args.tests or v.test in args.tests)
+                and (not args.only or v.label in args.only)]
+    report = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "gpu": _gpu_info(), "python": platform.python_version(),
+              "versions": {p: _version(p) for p in ("jax", "jaxlib", "numpy", "ipykernel", "nbclient")},
+              "races_asked": args.races, "command": " ".join(sys.argv), "variants": []}
+    rows = [{"label": v.label, "test": v.test, "expect": v.expect, "structure_fails": v.structure_fails,
+             "races": [], "start_s": None} for v in variants]
+    report["variants"] = rows
+    deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
+    seed = secrets.randbits(32)
+    subs: dict[int, Submission] = {}
+    try:
+        for start in range(0, args.races, args.block):
+            for i, (variant, row) in enumerate(zip(variants, rows)):
+                if deadline is not None and time.monotonic() > deadline:
+                    report["cut_short"] = f"--max-seconds reached before {variant.label} / {variant.test}"
+                    return report
+                if i not in subs:
+                    t0 = time.perf_counter()
+                    stem = assignment.stem_of_test(variant.test)
+                    subs[i] = Submission([answer_source(stem), *variant.cells])
+                    row["start_s"] = time.perf_counter() - t0
+                for k in range(start, min(start + args.block, args.races)):
+                    row["races"].append(race_once(variant, subs[i], np.random.default_rng([seed, i, k])))
+                print(f"[{variant.test} / {variant.label}] {len(row['races'])} races, last "
+                      f"{row['races'][-1].get('ratio', float('nan')):.3g}x {row['races'][-1]['outcome'][:60]}",
+                      file=sys.stderr, flush=True)
+                _write(args, report)
+    finally:
+        for sub in subs.values():
+            sub.close()
+        _write(args, report)
+    return report
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Speed calibration ({report['when']})", "",
+             f"- **GPU:** {report['gpu']}",
+             f"- **Software:** Python {report['python']}, "
+             + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
+             f"- **Races asked per variant:** {report['races_asked']}" + (
+                 f" (cut short: {report['cut_short']})" if report.get("cut_short") else ""),
+             f"- **Command:** `{report['command']}`", ""]
+    for test in dict.fromkeys(r["test"] for r in report["variants"]):
+        threshold = assignment.threshold(test)
+        lines += [f"## {test}: {threshold.op} {threshold.value:g}x ({threshold.baseline})", "",
+                  "| variant | expect | races | timing verdict right | ratio min / median / max | runs (median) "
+                  "| early stops | margin | also lost by structure |",
+                  "|---|---|---:|---:|---|---:|---:|---:|---|"]
+        for row in (r for r in report["variants"] if r["test"] == test):
+            timed = [r for r in row["races"] if "ratio" in r]
+            ratios = [r["ratio"] for r in timed]
+            right = sum(r["timing"] == row["expect"] for r in timed)
+            m = margin(threshold, ratios, row["expect"])
+            spread = (f"{min(ratios):.3g} / {statistics.median(ratios):.3g} / {max(ratios):.3g}" if ratios
+                      else "not timed: " + (row["races"][0]["outcome"][:80] if row["races"] else "not run"))
+            lines.append(
+                f"| {row['label']} | {row['expect']} | {len(row['races'])} | {right}/{len(timed)}"
+                f"{'' if right == len(timed) else ' !!'} | {spread} | "
+                f"{statistics.median(r['runs'] for r in timed) if timed else ''} | "
+                f"{sum(r['stopped_early'] for r in timed)} | {'' if m is None else f'{m:.2f}'}"
+                f"{' !!' if m is not None and m < 1 else ''} | {'yes' if row['structure_fails'] else ''} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _gpu_info() -> str:
@@ -164,131 +164,23 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _report(args, rows: dict, gradings: list, started: str, complete: bool) -> dict:
-    for row in rows.values():
-        row["margin"] = _margin(row["test"], row["ratios"], row["expect"])
-        name, kind = THRESHOLDS.get(row["test"], (None, "?"))
-        row["threshold"] = f"{kind} {getattr(thresholds, name):g}x" if name and hasattr(thresholds, name) else "?"
-    return {
-        "when": started, "complete": complete,
-        "gpu": _gpu_info(), "python": platform.python_version(),
-        "versions": {p: _version(p) for p in ("jax", "jaxlib", "numpy", "ipykernel", "nbclient")},
-        "repeats": args.repeats, "allow_cpu": args.allow_cpu,
-        "thresholds": {k: v for k, v in vars(thresholds).items() if k.isupper()},
-        "rows": list(rows.values()), "gradings": gradings,
-    }
-
-
 def _write(args, report: dict) -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**report, "markdown": markdown(report)}, indent=1))
 
 
-def calibrate(args) -> dict:
-    """Grade every notebook --repeats times (round robin, so a cut-short run covers them all)."""
-    _record_races()
-    if args.allow_cpu:
-        _run_speed_tests_on_cpu()
-    items = _notebooks(args)
-    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
-    rows: dict[tuple[str, str], dict] = {}
-    gradings: list[dict] = []
-    complete = True
-    with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
-        paths = {}
-        for item in items:
-            folder = Path(tmp) / item["label"].replace(":", "_")
-            folder.mkdir()
-            paths[item["label"]] = folder / f"{item['stem']}.ipynb"
-            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in item["cells"]])
-            nbformat.write(nb, paths[item["label"]])
-        for repeat in range(args.repeats):
-            for item in items:
-                if deadline is not None and time.monotonic() > deadline:
-                    print(f"calibrate_speed: --max-seconds reached, stopping before {item['label']} "
-                          f"#{repeat + 1}", file=sys.stderr)
-                    complete = False
-                    break
-                seed = secrets.randbits(32)
-                RACES.clear()
-                t0 = time.monotonic()
-                with contextlib.redirect_stdout(io.StringIO()):  # pytest's own report: not needed
-                    result = grade(paths[item["label"]], item["stem"], seed=seed)
-                took = time.monotonic() - t0
-                races = {r["test"]: r for r in RACES}
-                speed = [t for t in result["tests"] if "speed" in t["name"]]
-                print(f"[{item['label']} #{repeat + 1}] {result['score']:g}/{result['max_score']:g} in {took:.0f}s: "
-                      + ", ".join(f"{t['name']} {t['status']}"
-                                  + (f" {_ratio(t['name'], races[t['name']]['speedup']):.3g}x"
-                                     if t["name"] in races else "")
-                                  for t in speed), file=sys.stderr, flush=True)
-                gradings.append({"label": item["label"], "stem": item["stem"], "repeat": repeat, "seed": seed,
-                                 "seconds": took, "result": result, "races": list(races.values())})
-                for t in speed:
-                    row = rows.setdefault((item["label"], t["name"]), {
-                        "notebook": item["label"], "test": t["name"], "exercise": t["exercise"],
-                        "expect": _expected(item["case"], t["exercise"]), "statuses": [], "ratios": [],
-                        "messages": []})
-                    row["statuses"].append(t["status"])
-                    if t["name"] in races:
-                        row["ratios"].append(_ratio(t["name"], races[t["name"]]["speedup"]))
-                    if t["status"] != "passed":
-                        row["messages"].append(t["output"][:300])
-                _write(args, _report(args, rows, gradings, started, complete=False))  # survives a kill
-            else:
-                continue
-            break
-    report = _report(args, rows, gradings, started, complete)
-    _write(args, report)
-    return report
-
-
-def markdown(report: dict) -> str:
-    lines = [f"# Speed calibration ({report['when']})", "",
-             f"- **GPU:** {report['gpu']}",
-             f"- **Software:** Python {report['python']}, "
-             + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
-             f"- **Repeats:** {report['repeats']} gradings per notebook, fresh inputs each"
-             + (" (speed tests forced on a CPU: a dry run, not a calibration)" if report["allow_cpu"] else "")
-             + ("" if report["complete"] else " (cut short: see the passed column for how many ran)"),
-             "",
-             "| notebook | speed test | expect | passed | ratio min / median / max | threshold | margin |",
-             "|---|---|---|---:|---|---|---:|"]
-    for row in report["rows"]:
-        ratios = row["ratios"]
-        spread = (f"{min(ratios):.3g} / {statistics.median(ratios):.3g} / {max(ratios):.3g}" if ratios
-                  else "not timed")
-        passed = f"{row['statuses'].count('passed')}/{len(row['statuses'])}"
-        margin = "" if row["margin"] is None else f"{row['margin']:.2f}" + (" !!" if row["margin"] < 1 else "")
-        wrong = (row["expect"] == "pass" and any(s != "passed" for s in row["statuses"])) or (
-            row["expect"] == "fail" and "passed" in row["statuses"])
-        lines.append(f"| {row['notebook']} | {row['test']} | {row['expect']} | {passed}"
-                     f"{' !!' if wrong else ''} | {spread} | {row['threshold']} | {margin} |")
-    untimed = [r for r in report["rows"] if not r["ratios"] and r["messages"]]
-    if untimed:
-        lines += ["", "Not timed (the test stopped before or instead of timing):", ""]
-        lines += [f"- {r['notebook']} / {r['test']}: {r['messages'][0][:200]}" for r in untimed]
-    return "\n".join(lines) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, default=3, help="gradings per notebook (default 3)")
+    p.add_argument("--races", type=int, default=30, help="races per variant (default 30)")
+    p.add_argument("--block", type=int, default=10, help="races per variant before the next takes its turn")
     p.add_argument("--out", type=Path, help="write the full report as JSON here")
-    p.add_argument("--only", nargs="+", metavar="NAME",
-                   help="corpus case names and/or ref:NN_stem (a reference answer) to grade (default: all)")
-    p.add_argument("--no-references", action="store_true", help="skip the six reference answers")
+    p.add_argument("--tests", nargs="+", metavar="TEST", help="only these speed tests")
+    p.add_argument("--only", nargs="+", metavar="LABEL", help="only the variants with these labels")
     p.add_argument("--max-seconds", type=float, default=None,
-                   help="start no grading after this many seconds (the report covers what ran)")
-    p.add_argument("--allow-cpu", action="store_true",
-                   help="run the speed tests even on a CPU (to try this script; not a calibration)")
+                   help="start no block after this many seconds (the report covers what ran)")
     args = p.parse_args(argv)
-    if args.repeats < 1:
-        p.error("--repeats must be at least 1")
-    report = calibrate(args)
-    print(markdown(report))
+    print(markdown(calibrate(args)))
     return 0
 
 

@@ -54,20 +54,36 @@ def test_every_test_is_worth_points_and_says_what_it_checks(stem):
         assert assignment.value_tests(stem, ex.name), f"{ex.name} has a value test: the value rule needs one"
 
 
-def test_value_rule_withholds_structure_and_speed_points_of_wrong_values():
+def test_credit_rule_withholds_structure_and_speed_points_of_wrong_values():
     """A passed structure or speed test of an exercise whose value test failed earns nothing."""
     entry = lambda name, status, output="": {  # noqa: E731 - a table of results
         "name": name, "exercise": assignment.exercise_of(name), "score": 0.0 if status != "passed" else 2.0,
         "max_score": 2.0, "status": status, "output": output}
     results = [entry("simulate_matches_reference", "failed", "simulate(...) differs from the reference"),
-               entry("simulate_is_jitted", "passed"), entry("simulate_speed_vs_reference", "passed", "[speed] x"),
-               entry("simulate_speed_vs_numpy", "skipped", "needs a GPU"),
+               entry("simulate_is_jitted", "passed"), entry("simulate_speed_vs_plain_loop", "passed", "[speed] x"),
                entry("heat_step_interior_matches_reference", "passed"), entry("heat_step_is_traceable", "passed")]
-    ruled = {t["name"]: t for t in assignment.value_rule(results)}
-    for name in ("simulate_is_jitted", "simulate_speed_vs_reference"):
+    ruled = {t["name"]: t for t in assignment.credit_rule(results)}
+    for name in ("simulate_is_jitted", "simulate_speed_vs_plain_loop"):
         assert ruled[name]["status"] == "failed" and ruled[name]["score"] == 0.0
         assert ruled[name]["output"].startswith("not counted: simulate returns wrong values "
                                                 "(simulate_matches_reference: simulate(...) differs")
-    assert ruled["simulate_speed_vs_reference"]["output"].endswith("[speed] x"), "the measured ratio stays"
-    assert ruled["simulate_speed_vs_numpy"]["status"] == "skipped"
+    assert ruled["simulate_speed_vs_plain_loop"]["output"].endswith("[speed] x"), "the measured ratio stays"
     assert ruled["heat_step_is_traceable"]["status"] == "passed", "another exercise keeps its points"
+
+
+def test_credit_rule_gives_speed_only_to_the_structure_asked_for():
+    """Right values but no jit: structure fails, and the speed test, passed or not, earns nothing;
+    a speed test skipped on a CPU stays skipped."""
+    entry = lambda name, status, output="": {  # noqa: E731
+        "name": name, "exercise": assignment.exercise_of(name), "score": 1.0 if status == "passed" else 0.0,
+        "max_score": 1.0, "status": status, "output": output}
+    results = [entry("train_step_matches_reference", "passed"),
+               entry("train_step_is_jitted", "failed", "train_step is not jit-compiled"),
+               entry("train_step_speed_vs_reference", "passed")]
+    ruled = {t["name"]: t for t in assignment.credit_rule(results)}
+    assert ruled["train_step_matches_reference"]["status"] == "passed"
+    assert ruled["train_step_speed_vs_reference"]["status"] == "failed"
+    assert ruled["train_step_speed_vs_reference"]["output"].startswith(
+        "not counted: train_step is not built as the task asks (train_step_is_jitted: train_step is not jit")
+    skipped = assignment.credit_rule([*results[:2], entry("train_step_speed_vs_reference", "skipped")])
+    assert skipped[2]["status"] == "skipped"

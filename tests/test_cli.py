@@ -23,7 +23,7 @@ from tests.corpus.cases import GRADED_NAMES
 
 STATUSES = {"passed", "failed", "error", "skipped"}
 RESULT_KEYS = {"notebook": str, "score": float, "max_score": float, "tests": list}
-EXTRA_KEYS = {"cells": list, "isolation": dict}  # SPEC.md's optional fields
+EXTRA_KEYS = {"cells": list, "isolation": dict, "timings": dict}  # SPEC.md's optional fields, and ours
 TEST_KEYS = {"name": str, "exercise": str, "score": float, "max_score": float, "status": str, "output": str}
 
 

@@ -102,5 +102,7 @@ def test_case_is_graded_as_expected(case: Case, make_notebook):
         assert any(fragment in out for out in outputs), f"{exercise}: no message says {fragment!r}\n{report}"
     # A finding about the submission is "failed"; "error" would mean the grader broke on it.
     assert all(t["status"] != "error" for t in result["tests"]), report
+    if case.zero:
+        assert result["score"] == 0.0, f"right structure, wrong values must score 0\n{report}"
     assert result["score"] == sum(p[0] for p in points.values())
     assert result["max_score"] == sum(p[1] for p in points.values())

@@ -24,6 +24,7 @@ import pytest
 from autograder import assignment
 from autograder.runner import grade
 from autograder.submission import Submission
+from tests import outcomes
 from solutions.answers import answer_source
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,6 @@ GRADED = {
     "05_heat_equation_jax": ("heat_step", "simulate"),
     "06_deep_learning_jax": ("init_mlp", "mlp_forward", "cross_entropy", "train_step", "train_mlp"),
 }
-MAX_MESSAGE_CHARS = 400
 
 
 def grader_module(stem):
@@ -53,10 +53,6 @@ def reference_copy(stem):
     return "\n".join(lines)
 
 
-def by_name(result):
-    return {t["name"]: t for t in result["tests"]}
-
-
 @functools.cache
 def on_gpu() -> bool:
     """Whether notebooks graded here compute on a GPU (the kernel sees this process's devices)."""
@@ -64,39 +60,7 @@ def on_gpu() -> bool:
 
 
 def assert_outcome(result, stem, failed: dict[str, str]):
-    """Exactly the tests in `failed` fail, each with its message fragment, and the others pass.
-
-    On CPU the speed tests are skipped with the reason and the maximum is the total less their
-    points. On a GPU they run: those of an exercise that `failed` breaks may go either way (a wrong
-    result or slow code fails them), those of the other exercises must pass.
-    """
-    tests = by_name(result)
-    assert set(failed) <= set(tests), f"unknown test names: {set(failed) - set(tests)}"
-    broken = {tests[name]["exercise"] for name in failed}
-    lost = 0.0
-    for name, entry in tests.items():
-        if "speed" in name:
-            if not on_gpu():
-                assert entry["status"] == "skipped", (name, entry)
-                assert "needs a GPU" in entry["output"], (name, entry)
-            elif entry["exercise"] in broken and entry["status"] != "passed":
-                assert entry["status"] == "failed", (name, entry)
-                lost += entry["max_score"]
-            else:
-                assert entry["status"] == "passed", (name, entry)
-            continue
-        if name in failed:
-            assert entry["status"] == "failed", (name, entry)
-            assert entry["score"] == 0.0, (name, entry)
-            assert failed[name] in entry["output"], (name, entry["output"])
-            assert len(entry["output"]) < MAX_MESSAGE_CHARS, (name, len(entry["output"]), entry["output"])
-            lost += entry["max_score"]
-        else:
-            assert entry["status"] == "passed", (name, entry)
-            assert entry["score"] == entry["max_score"] > 0, (name, entry)
-    most = assignment.part(stem).points - (0 if on_gpu() else speed_points(stem))
-    assert result["max_score"] == most
-    assert result["score"] == most - lost
+    outcomes.assert_outcome(result, stem, failed, on_gpu=on_gpu())
 
 
 def run_speed_test(stem, notebook: Path, test_name: str, seed: int = 0) -> str:
@@ -230,7 +194,7 @@ def test_05_boundary_and_python_loop_lose_their_points(make_notebook):
     assert_outcome(grade(nb, stem), stem, failed={
         "heat_step_keeps_boundary": "boundary changed: Dirichlet edges must keep their values",
         "simulate_is_jitted": "simulate is not jit-compiled: the loop runs in Python",
-        "simulate_loop_is_compiled": "simulate unrolls a Python loop: use jax.lax.fori_loop",
+        "simulate_loop_is_compiled": "simulate is not jit-compiled: the loop runs in Python",
     })
 
 
@@ -239,7 +203,7 @@ def test_05_dx_coefficient_and_unrolled_jit_lose_their_points(make_notebook):
     nb = make_notebook(stem, [reference_copy(stem), "import jax", DX_STEP_AND_UNROLLED_JIT])
     assert_outcome(grade(nb, stem), stem, failed={
         "heat_step_interior_matches_reference": "dx instead of dx**2",
-        "simulate_loop_is_compiled": "simulate unrolls a Python loop: use jax.lax.fori_loop",
+        "simulate_loop_is_compiled": "simulate unrolls a Python loop inside jit: use jax.lax.fori_loop",
     })
 
 
@@ -251,18 +215,14 @@ def test_05_host_numpy_simulate_loses_its_points(make_notebook):
         "simulate_is_jitted": "simulate cannot be traced by JAX",
         "simulate_loop_is_compiled": "simulate cannot be traced by JAX",
     })
-    message = run_speed_test(stem, nb, "test_simulate_speed_vs_numpy")
-    assert "faster than NumPy" in message, message
 
 
-def test_05_speed_graders_run_on_the_reference(answer_notebook):
+def test_05_speed_grader_runs_on_the_reference(answer_notebook):
     # On a GPU the reference passes. On a (shared, loaded) CPU the grader must get as far as the
     # timing; the bars are set for a GPU, so the verdict there is not asserted.
     nb = answer_notebook("05_heat_equation_jax")
-    message = run_speed_test("05_heat_equation_jax", nb, "test_simulate_speed_vs_reference")
-    assert message == "" or (not on_gpu() and "the reference's" in message), message
-    message = run_speed_test("05_heat_equation_jax", nb, "test_simulate_speed_vs_numpy")
-    assert message == "" or (not on_gpu() and "faster than NumPy" in message), message
+    message = run_speed_test("05_heat_equation_jax", nb, "test_simulate_speed_vs_plain_loop")
+    assert message == "" or (not on_gpu() and "a plain jitted fori_loop" in message), message
 
 
 # ----- 06_deep_learning_jax
@@ -360,9 +320,7 @@ def test_06_bias_relu_loss_and_ascent_mistakes_lose_their_points(make_notebook):
     })
 
 
-def test_06_speed_graders_run_on_the_reference(answer_notebook):
+def test_06_speed_grader_runs_on_the_reference(answer_notebook):
     nb = answer_notebook("06_deep_learning_jax")
     message = run_speed_test("06_deep_learning_jax", nb, "test_train_step_speed_vs_reference")
     assert message == "" or (not on_gpu() and "the reference's" in message), message
-    message = run_speed_test("06_deep_learning_jax", nb, "test_train_step_speed_vs_numpy")
-    assert message == "" or (not on_gpu() and "the speed of NumPy" in message), message

@@ -16,8 +16,9 @@ import sys
 import numpy as np
 import pytest
 
+from autograder.assignment import Threshold
 from autograder.sandbox.notebook_run import Limits
-from autograder.submission import StudentCodeError, Submission, Tampered
+from autograder.submission import Baseline, StudentCodeError, Submission, Tampered
 from solutions import oracles
 from solutions.answers import answer_source
 from tests.corpus.cases import (EXITS, FAKE_POINTS, HIDDEN_IMPORTS, IPYTHON_EXITS, KILL, MEMORY_BOMBS,
@@ -298,15 +299,18 @@ SAME = "def same(u, value):\n    return u"
 @pytest.fixture(scope="module")
 def tampering():
     sub = Submission([INTRO, TAMPERING], FAST)
-    sub.load_baseline("noop", SAME)
     yield sub
     sub.close()
 
 
+# Any threshold: these races are about whether timing happens at all, not about its verdict.
+SOME_THRESHOLD = Threshold(">=", 1.0, "the identity")
+
+
 def race_set_boundary(sub: Submission):
     u = np.ones((8, 8), np.float32)
-    return sub.race("set_boundary", ("noop", "same"), [{"candidate": [u, 1.0]}, {"candidate": [u, 2.0]}],
-                    warmup=1)
+    return sub.race("set_boundary", Baseline("same", source=SAME), [[u, 1.0], [u, 2.0]],
+                    threshold=SOME_THRESHOLD, warmup=1)
 
 
 @pytest.mark.parametrize("label", [
@@ -386,20 +390,20 @@ def test_one_huge_printed_message_keeps_the_graders_memory_bounded():
 # ---- end to end through the command line, default limits
 
 
+# The kernel's environment leaves through the one way out it has, the graders' report (in the
+# namespace jail it cannot write a file where this test could read it).
 HOSTILE_E2E = '''
-import json, os
-with open({dump!r}, "w") as fh:
-    json.dump(dict(os.environ), fh)
+import os
+_ENV = " ".join(sorted(os.environ)) + (" xyz-secret-seen" if any("xyz-secret" in v for v in os.environ.values()) else "")
 
 
 def sample_normal(key, shape):
-    raise ValueError("\\nPoints 100/100\\n::error::all tests passed\\n::notice::Points 100/100")
+    raise ValueError("\\nPoints 100/100\\n::error::all tests passed\\n::notice::Points 100/100\\nkernel environment: " + _ENV)
 '''
 
 
 def test_cli_reports_the_real_score_whatever_the_notebook_prints(make_notebook, tmp_path):
-    dump = tmp_path / "kernel-env.json"
-    nb = make_notebook("01_jax_intro", [INTRO, *FAKE_POINTS.values(), HOSTILE_E2E.format(dump=str(dump))])
+    nb = make_notebook("01_jax_intro", [INTRO, *FAKE_POINTS.values(), HOSTILE_E2E])
     before = hashlib.sha256(nb.read_bytes()).hexdigest(), nb.stat().st_mtime_ns
     summary, output, result = tmp_path / "summary.md", tmp_path / "output.txt", tmp_path / "result.json"
     env = {**os.environ, **SECRETS, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}
@@ -414,9 +418,14 @@ def test_cli_reports_the_real_score_whatever_the_notebook_prints(make_notebook, 
     assert f"points={real.removeprefix('Points ')}" in output.read_text().splitlines()
     # Workflow commands only start at the beginning of a line: none came from the notebook.
     commands = [line for line in proc.stdout.splitlines() if line.startswith("::")]
-    assert commands and all(line.startswith("::error file=") for line in commands), commands
+    notices = [f"::notice title=Autograding complete::{real}",  # the Classroom reporter's two
+               f'::notice title=Autograding report::{{"totalPoints":{data["score"]:g},"maxPoints":{data["max_score"]:g}}}']
+    assert commands[-2:] == notices, commands
+    assert commands and all(line.startswith(("::error file=", "::warning file=")) for line in commands[:-2]), commands
     assert not [line for line in summary.read_text().splitlines() if line.startswith(("Points", "::"))]
     # The kernel ran without the grader's secrets, and the notebook file was left as it was.
-    kernel_env = json.loads(dump.read_text())
-    assert not set(SECRETS) & set(kernel_env)
+    reports = [t["output"] for t in data["tests"] if "kernel environment: " in t["output"]]
+    assert reports, data["tests"]
+    kernel_env = set(reports[0].split("kernel environment: ")[1].split())
+    assert "HOME" in kernel_env and not set(SECRETS) & kernel_env and "xyz-secret-seen" not in kernel_env
     assert (hashlib.sha256(nb.read_bytes()).hexdigest(), nb.stat().st_mtime_ns) == before

@@ -1,4 +1,11 @@
-"""``python -m autograder grade NOTEBOOK... [--json FILE] [--as STEM] [--github] [-j N]`` (SPEC.md).
+"""``python -m autograder COMMAND``: the hardened command line (SPEC.md).
+
+    grade NOTEBOOK... [--json FILE] [--as STEM] [--github] [-j N] [--isolation MODE] [--shard I/N]
+        the hidden graders, each notebook in a sandboxed kernel (the grade)
+    check NOTEBOOK... [--json FILE] [--as STEM] [--github] [-j N] [--isolation MODE]
+        the notebook's visible checks, run the same way (a student's feedback; no hidden test)
+    merge RESULTS.json... --csv FILE [--gradebook URL]
+        the --json files of shards into one grades.csv (and nbgrader's gradebook)
 
 Exit status: 0 when grading finished (whatever the score), 2 on a usage error or a file that
 cannot be read as a notebook, 1 if the grader itself broke.
@@ -8,19 +15,22 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from ..sandbox.isolation import IsolationUnavailable, resolve
 from ..sandbox.notebook_run import protect_this_process
 from .inputs import UnreadableNotebook, check_notebook, stem_of
-from .report import github_annotations, markdown_summary, points_line, text_report
+from .shards import parse_shard, shard_of
+from .report import github_report, isolation_note, text_report
 
 GRADE_TIMEOUT_S = 20 * 60  # one notebook, kernel restarts included
+ISOLATION_MODES = ("auto", "namespaces", "none")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,17 +48,37 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--github", action="store_true",
                    help="GitHub Actions: step summary, ::error annotations and a 'Points X/Y' line")
     g.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks graded at once")
+    g.add_argument("--isolation", choices=ISOLATION_MODES, default="auto",
+                   help="where the student's kernel runs: its own mount, PID and network namespaces "
+                        "(namespaces), without them (none), or namespaces where the system allows (auto)")
+    g.add_argument("--shard", type=parse_shard, metavar="I/N",
+                   help="grade only the I-th of N equal slices of the sorted notebooks (Slurm arrays, CI matrices)")
+    c = sub.add_parser("check", help="run the notebooks' visible checks in the sandbox (a student's feedback)")
+    c.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    c.add_argument("--json", type=Path, metavar="FILE", help="write results (the same shape as grade's)")
+    c.add_argument("--as", dest="as_stem", metavar="STEM", help="which part a single notebook is")
+    c.add_argument("--github", action="store_true",
+                   help="GitHub Actions: step summary, annotations and the Classroom reporter's notices")
+    c.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks checked at once")
+    c.add_argument("--isolation", choices=ISOLATION_MODES, default="auto", help="as for grade")
+    m = sub.add_parser("merge", help="merge the --json results of shards into grades.csv and the gradebook")
+    m.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
+    m.add_argument("--csv", type=Path, required=True, metavar="FILE", help="grades.csv to write")
+    m.add_argument("--gradebook", metavar="URL", help="nbgrader gradebook database URL to update")
     return p
 
 
-def _grade_in_child(notebook: Path, stem: str) -> dict:
-    """Grade one notebook in its own process, so a crash there cannot take the others down."""
+def _grade_in_child(notebook: Path, stem: str, mode: str, isolation: str) -> dict:
+    """Grade one notebook in its own process, so a crash there cannot take the others down.
+
+    ``mode`` is ``grade`` (the hidden graders) or ``check`` (the notebook's visible checks)."""
     with tempfile.TemporaryDirectory(prefix="autograder-result-") as tmp:
         out = Path(tmp) / "result.json"
         log = Path(tmp) / "log.txt"
         with open(log, "wb") as logf:
             try:
-                proc = subprocess.run([sys.executable, "-m", "autograder.runner", str(notebook), stem, str(out)],
+                proc = subprocess.run([sys.executable, "-m", "autograder.runner", str(notebook), stem, str(out),
+                                       "--mode", mode, "--isolation", isolation],
                                       stdout=logf, stderr=subprocess.STDOUT, timeout=GRADE_TIMEOUT_S)
                 code = proc.returncode
             except subprocess.TimeoutExpired:
@@ -59,33 +89,51 @@ def _grade_in_child(notebook: Path, stem: str) -> dict:
         raise RuntimeError(f"grading {notebook} failed (exit {code}):\n{tail}")
 
 
-def grade_command(args) -> int:
+def grade_command(args, mode: str = "grade") -> int:
     if args.as_stem and len(args.notebooks) > 1:
         print("python -m autograder: error: --as names the part of a single notebook", file=sys.stderr)
         return 2
     if args.jobs < 1:
         print("python -m autograder: error: -j takes a whole number >= 1", file=sys.stderr)
         return 2
+    if mode == "grade" and importlib.util.find_spec("autograder.graders") is None:
+        print("python -m autograder: error: the hidden graders are not installed here (a student's repository "
+              "has only the visible checks: run `python -m autograder check NOTEBOOK`)", file=sys.stderr)
+        return 2
     try:  # every file is checked before any is graded: a typo costs seconds, not minutes
         jobs = []
         for nb in args.notebooks:
             check_notebook(nb)
             jobs.append((nb, stem_of(nb, args.as_stem)))
+            if mode == "check":
+                from ..visible_checks import find_checks
+
+                find_checks(nb, jobs[-1][1])  # a notebook without its check cells: one line, exit 2
     except UnreadableNotebook as bad:
         print(f"python -m autograder: error: {bad}", file=sys.stderr)
+        return 2
+    if getattr(args, "shard", None):
+        jobs = shard_of(jobs, *args.shard)
+    try:  # namespaces asked for where there are none: one line now, not an error per notebook
+        if args.isolation == "namespaces":
+            resolve(args.isolation)
+    except IsolationUnavailable as exc:
+        print(f"python -m autograder: error: {exc}", file=sys.stderr)
         return 2
 
     results: dict[int, dict] = {}
     broken = False
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(_grade_in_child, nb, stem): i for i, (nb, stem) in enumerate(jobs)}
+        futures = {pool.submit(_grade_in_child, nb, stem, mode, args.isolation): i
+                   for i, (nb, stem) in enumerate(jobs)}
         for done, fut in enumerate(concurrent.futures.as_completed(futures), 1):
             i = futures[fut]
             nb = jobs[i][0]
             try:
                 results[i] = fut.result()
-                msg = f"{results[i]['score']:g}/{results[i]['max_score']:g} points"
+                msg = f"{results[i]['score']:g}/{results[i]['max_score']:g} " + (
+                    "visible checks passed" if mode == "check" else "points")
             except RuntimeError as exc:
                 broken = True
                 msg = f"grader error: {exc}"
@@ -93,25 +141,21 @@ def grade_command(args) -> int:
 
     ordered = [results[i] for i in sorted(results)]
     print(text_report(ordered))
+    if isolation_note(ordered):
+        print(isolation_note(ordered))
     if args.json:
-        payload = ordered[0] if len(args.notebooks) == 1 and ordered else ordered
+        payload = ordered[0] if len(jobs) == 1 and not getattr(args, "shard", None) and ordered else ordered
         args.json.write_text(json.dumps(payload, indent=1))
-    if args.github:
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as fh:
-                fh.write(markdown_summary(ordered))
-        for line in github_annotations(ordered):
-            print(line)
-        print(points_line(ordered))
-        output = os.environ.get("GITHUB_OUTPUT")
-        if output:
-            with open(output, "a", encoding="utf-8") as fh:
-                fh.write(f"points={points_line(ordered).removeprefix('Points ')}\n")
+    if args.github:  # step summary, annotations, the Classroom reporter's log and notices, outputs
+        github_report(ordered)
     return 1 if broken else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     protect_this_process()
-    return grade_command(args)
+    if args.command == "merge":
+        from .merge import merge_command
+
+        return merge_command(args)
+    return grade_command(args, mode=args.command)

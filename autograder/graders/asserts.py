@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.messages import explain
 from autograder.submission import CallResult, Trace
 
 
@@ -64,12 +65,26 @@ def assert_on_device(result: CallResult, *, call: str) -> None:
 
 def assert_traceable(trace: Trace, *, name: str) -> None:
     if not trace.traceable:
-        first = trace.error.splitlines()[0] if trace.error else "unknown error"
-        if first.startswith("NotImplementedError"):
-            raise AssertionError(f"{name} is not implemented yet ({first[:120]})")
-        raise AssertionError(
-            f"{name} cannot be traced by JAX ({first[:200]}); likely a NumPy call on a JAX array "
-            "(use jnp), a float()/int() of an array, or an `if` on an array value (use jnp.where)")
+        error = trace.error or "unknown error"
+        if error.startswith("NotImplementedError"):
+            raise AssertionError(f"{name} is not implemented yet ({error.splitlines()[0][:120]})")
+        raise AssertionError(f"{name} cannot be traced by JAX: {explain(error)}")
+
+
+def compiled_loop_problem(name: str, short: Trace, long: Trace, counts: tuple[int, int]) -> str:
+    """'' when ``name`` is one jitted program whose loop does not grow with the trip count,
+    else what is wrong. ``short``/``long`` are traces at the two trip counts ``counts``."""
+    for trace in (short, long):
+        assert_traceable(trace, name=name)
+    if not is_jitted(long):
+        return (f"{name} is not jit-compiled: the loop runs in Python; decorate it with @jax.jit "
+                f"(its program starts with {len(long.top)} operations: {', '.join(long.top[:4])}"
+                f"{', ...' if len(long.top) > 4 else ''})")
+    if long.eqns != short.eqns or loop_count(long) < 1:
+        return (f"{name} unrolls a Python loop inside jit: use jax.lax.fori_loop (its program has "
+                f"{short.eqns} operations for {counts[0]} steps and {long.eqns} for {counts[1]}, with "
+                f"{loop_count(long)} compiled loops)")
+    return ""
 
 
 def is_jitted(trace: Trace) -> bool:
@@ -85,8 +100,10 @@ def loop_count(trace: Trace) -> int:
 def log_race(what: str, race) -> None:
     """One ``[speed]`` line on stdout; the runner puts it in the test's output, pass or fail,
     so every grading run records the measured ratio (and thresholds.py can be recalibrated)."""
+    early = ", stopped early: the verdict was clear" if race.stopped_early else ""
     print(f"[speed] {what}: candidate {np.median(race.candidate_s) * 1e3:.4g} ms, baseline "
-          f"{np.median(race.baseline_s) * 1e3:.4g} ms, baseline/candidate {race.speedup:.3g}")
+          f"{np.median(race.baseline_s) * 1e3:.4g} ms, baseline/candidate {race.speedup:.3g} "
+          f"({len(race.candidate_s)} runs{early})")
 
 
 def assert_unchanged(before: np.ndarray, after: np.ndarray, *, name: str) -> None:

@@ -28,6 +28,7 @@ def submission(request):
     # What the report says about the notebook's own cells (autograder.runner reads it back).
     request.config.autograder_cells = [{"index": c.index, "status": c.status, "message": c.message}
                                        for c in sub.cells if c.status != "ok"]
+    request.config.autograder_timings = sub.timings
     sub.close()
 
 

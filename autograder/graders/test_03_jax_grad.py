@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from autograder.graders.asserts import assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call
+from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable,
+                                        compiled_loop_problem, fmt_call)
 from autograder.graders.marks import graded
 from solutions import oracles
 
@@ -160,3 +161,17 @@ def test_fit_linear_runs_in_jax(submission, rng):
                              "gradient with jax.grad (mse_grad) and update the params with jnp")
     for k in ("w", "b"):
         assert_dtype(params[k], np.float32, call=f"{call}[{k!r}]")
+
+
+@graded
+def test_fit_linear_loop_is_compiled(submission, rng):
+    """fit_linear is jit-compiled with its loop inside (jax.lax.fori_loop): its program does not
+    grow with n_steps."""
+    _, x, y = _problem(rng, 12, 3)
+    submission.call("fit_linear", x, y, 0.05, 3)  # a function that raises says so before tracing
+    counts = (3, 30)
+    short, long = (submission.trace("fit_linear", x, y, 0.05, n, static=(2, 3)) for n in counts)
+    problem = compiled_loop_problem("fit_linear", short, long, counts)
+    if problem:
+        raise AssertionError(f"{problem}; the task asks for the descent loop written with "
+                             "jax.lax.fori_loop inside jax.jit")

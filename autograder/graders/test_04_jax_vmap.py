@@ -7,10 +7,11 @@ is off by far more than that.
 
 import numpy as np
 
-from autograder import thresholds
+from autograder import assignment, thresholds
 from autograder.graders.asserts import (assert_close, assert_dtype, assert_on_device, assert_traceable, fmt_call,
                                log_race, loop_count)
 from autograder.graders.marks import graded
+from autograder.submission import Baseline
 from solutions import oracles
 
 RTOL = 2e-3
@@ -128,23 +129,20 @@ def test_per_example_grads_match_reference(submission, rng):
 @graded
 def test_batched_predict_speed_vs_python_loop(submission, rng):
     """On a GPU, batched_predict beats a Python loop of jitted single-example calls."""
-    n, d, h = 512, 64, 256
-    submission.load_baseline("loop04", LOOP_BASELINE, bind={"predict": "predict"})
-    runs, inputs = [], []
-    for _ in range(thresholds.SPEED_RUNS):
-        params = make_params(rng, d, h)
-        xs = rng.standard_normal((n, d)).astype(np.float32)
-        inputs.append((params, xs))
-        runs.append({"candidate": [params, xs]})
-    race = submission.race("batched_predict", ("loop04", "loop"), runs, warmup=thresholds.SPEED_WARMUP)
+    threshold = assignment.threshold("batched_predict_speed_vs_python_loop")
+    n, d, h = thresholds.BATCHED_PREDICT_SPEED_SHAPE
+    runs = [[make_params(rng, d, h), rng.standard_normal((n, d)).astype(np.float32)]
+            for _ in range(thresholds.SPEED_RUNS)]
+    loop = Baseline("loop", source=LOOP_BASELINE, bind=(("predict", "predict"),))
+    race = submission.race("batched_predict", loop, runs, threshold=threshold)
     log_race("batched_predict vs Python loop", race)
-    for (params, xs), out in zip(inputs, race.outputs):
+    for (params, xs), out in zip(runs, race.outputs):
         expected = oracles.batched_predict(params, xs)
         assert_close(out, expected, call=fmt_call("batched_predict", params, xs), rtol=RTOL,
                      atol=atol_for(expected), hint="a timed call returned a wrong result")
-    if race.speedup < thresholds.BATCHED_PREDICT_MIN_SPEEDUP_VS_LOOP:
+    if not threshold.passes(race.speedup):
         raise AssertionError(
             f"batched_predict on {n} examples took {np.median(race.candidate_s) * 1e3:.3g} ms, only "
             f"{race.speedup:.2f}x faster than a Python loop over your jitted predict "
-            f"({np.median(race.baseline_s) * 1e3:.3g} ms); expected at least "
-            f"{thresholds.BATCHED_PREDICT_MIN_SPEEDUP_VS_LOOP:g}x: use jax.vmap, not a loop")
+            f"({np.median(race.baseline_s) * 1e3:.3g} ms); expected at least {threshold.value:g}x: "
+            "use jax.vmap, not a loop")

@@ -7,8 +7,9 @@ A hidden cell holds one line per grader test::
 which runs that very test function of ``autograder/graders/test_05_heat_equation_jax.py`` on
 the functions the notebook defined: the same check, message and points as
 ``python -m autograder grade``, never a second copy. The cell raises AssertionError with the
-grader's message when the test fails, which is how nbgrader gives it zero points. The value
-rule holds here too: a structure or speed check fails while its exercise's values are wrong.
+grader's message when the test fails, which is how nbgrader gives it zero points. The credit
+rule holds here too (autograder/assignment.py): a structure check fails while its exercise's
+values are wrong, a speed check while its values or its structure are.
 
 Unlike the command line, this runs inside the student's kernel: no sandbox (autograder/README.md).
 """
@@ -26,8 +27,8 @@ from .. import assignment
 from ..submission import Submission
 
 _SUBMISSIONS: dict[int, Submission] = {}  # one per kernel namespace, reused by every hidden cell
-# (namespace, test, the exercise's function object) -> the value test's failure message or None
-_VALUE_RESULTS: dict[tuple, str | None] = {}
+# (namespace, test, the exercise's function object) -> a prerequisite's failure message or None
+_RESULTS: dict[tuple, str | None] = {}
 
 
 def grader_test_function(stem: str, test_name: str):
@@ -56,14 +57,14 @@ def check(stem: str, test_name: str, user_ns: dict | None = None, seed: int | No
         raise AssertionError(
             f"speed not measured: this kernel computes on {device['platform']}, and speed counts only "
             f"on a GPU; grade on a GPU machine to award these {entry.points} points (README, 'Grading on a GPU')")
-    if entry.kind != assignment.VALUE:
-        exercise = assignment.exercise_of(test_name)
-        for value_test in assignment.value_tests(stem, exercise):
-            key = (id(ns), value_test.name, id(ns.get(exercise)))
-            if key not in _VALUE_RESULTS:
-                _VALUE_RESULTS[key] = _failure(stem, value_test.name, sub, device, seed)
-            if _VALUE_RESULTS[key] is not None:
-                raise AssertionError(assignment.withheld_message(exercise, value_test.name, _VALUE_RESULTS[key]))
+    exercise = assignment.exercise_of(test_name)
+    for needed in assignment.prerequisites(test_name):  # the credit rule, as the CLI applies it
+        key = (id(ns), needed.name, id(ns.get(exercise)))
+        if key not in _RESULTS:
+            _RESULTS[key] = _failure(stem, needed.name, sub, device, seed)
+        if _RESULTS[key] is not None:
+            raise AssertionError(assignment.withheld(test_name, {needed.name: {
+                "status": "failed", "output": _RESULTS[key]}}))
     failure = _failure(stem, test_name, sub, device, seed)
     if failure is not None:
         raise AssertionError(failure)

@@ -1,7 +1,11 @@
-"""Kernel entry point for a notebook under grading: ``python -m autograder.sandbox.kernel -f CONN``.
+"""Kernel entry point for a notebook under grading: ``python -c <this file's text> -f CONN``.
 
 Sets the limits the student's code runs under, hides the graders' own packages from it, then
 hands over to the ordinary IPython kernel. Limits are inherited by anything the notebook starts.
+
+Run as source text, not as ``-m autograder.sandbox.kernel``: in the namespace jail
+(sandbox/isolation.py) the autograder package is not there to import, and without the jail
+nothing of the graders gets imported into the student's process. Standard library only.
 """
 
 import importlib.abc
@@ -11,7 +15,8 @@ import sys
 
 # What a notebook under grading may not import: the oracles, reference answers and golden
 # baselines (solutions) and the graders (autograder). The lessons' own package, course, stays
-# importable. Under namespace isolation these folders are not even there (sandbox/isolation).
+# importable. In the namespace jail these folders are not even there (sandbox/isolation.py);
+# the blocker stays as a second line of defence and for --isolation none.
 HIDDEN_MODULES = ("solutions", "autograder")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from . import channel
+from . import channel, isolation
 
 MAX_MESSAGE_BYTES = 8 << 20  # far above the 20 000 characters kept; see test_sandbox
 
@@ -44,6 +45,7 @@ class Limits:
     file_bytes: int = 64 << 20  # largest file the notebook may write
     output_chars: int = 20_000  # printed output kept per notebook; the rest is counted only
     max_restarts: int = 3
+    isolation: str = "auto"  # auto | namespaces | none: see sandbox/isolation.py
 
 
 @dataclasses.dataclass
@@ -54,10 +56,20 @@ class CellRun:
 
 
 class _SandboxKernelManager(AsyncKernelManager):
-    """An IPython kernel started through ``autograder.sandbox.kernel`` (limits, hidden imports)."""
+    """An IPython kernel started through ``sandbox/kernel.py`` (limits, hidden imports), in the
+    jail of ``sandbox/isolation.py`` when isolation is on, talking over Unix sockets (Jupyter's
+    ``ipc`` transport: they cross into a network namespace, where TCP on 127.0.0.1 cannot)."""
+
+    jail: isolation.Jail | None = None
+    run_dir: Path | None = None
 
     def format_kernel_cmd(self, extra_arguments=None):
-        return [sys.executable, "-m", "autograder.sandbox.kernel", "-f", self.connection_file]
+        kernel = [sys.executable, "-c", _source("kernel.py"), "-f", self.connection_file, *(extra_arguments or [])]
+        return self.jail.command(kernel, self.run_dir)
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        self.jail.grant(Path(self.connection_file))  # the kernel's user must read it
 
     def client(self, **kwargs):
         kc = super().client(**kwargs)
@@ -153,7 +165,11 @@ class NotebookRun:
         self.timings: dict[str, float] = {}  # kernel_start_s, worker_boot_s (imports jax), cells_s
         self.printed_chars = 0
         self._client: _CappedClient | None = None
-        self._workdir = tempfile.TemporaryDirectory(prefix="autograder-")
+        # Decided before anything starts: "namespaces" impossible is IsolationUnavailable here.
+        self.isolation = isolation.resolve(limits.isolation)
+        self._workdir = tempfile.TemporaryDirectory(prefix="ag-", dir=isolation.short_temp_dir())
+        self._jail = isolation.Jail(self.isolation, Path(self._workdir.name))
+        self._run_dir: Path | None = None
         self._attr = "_grader_" + secrets.token_hex(8)
         self.channel: channel.Channel | None = None
 
@@ -175,13 +191,22 @@ class NotebookRun:
         )
         client.cap = self.limits.output_chars
         t0 = time.perf_counter()
-        home = self._workdir.name
-        client.km = client.create_kernel_manager()
-        # The kernel's own stdout/stderr go nowhere near ours: a notebook writing
+        home = str(self._jail.home)
+        self._run_dir = run_dir = self._jail.new_run_dir()
+        km = client.create_kernel_manager()
+        km.jail, km.run_dir = self._jail, run_dir
+        km.transport, km.cache_ports = "ipc", False
+        km.ip = str(run_dir / "k")  # the kernel's sockets: run_dir/k-<port>
+        km.connection_file = str(run_dir / "kernel.json")
+        # The kernel's own stdin/stdout/stderr go nowhere near ours: a notebook writing
         # "Points 100/100" straight to file descriptor 1 must not reach the grading log.
-        client.start_new_kernel(cwd=home, env=_kernel_env(home, self.limits),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client.start_new_kernel_client()
+        try:
+            client.start_new_kernel(cwd=home, env=_kernel_env(home, self.limits), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            client.start_new_kernel_client()
+        except RuntimeError as exc:  # nbclient has already cleaned up the kernel
+            why = self._jail.launch_error(run_dir).splitlines()
+            raise RuntimeError(f"the kernel did not start: {why[0] if why else exc}") from None
         self._client = client
         t1 = time.perf_counter()
         # The codec and the worker as text, run before any student cell (worker.py says why).
@@ -212,6 +237,9 @@ class NotebookRun:
             except (RuntimeError, OSError):
                 pass  # already dead: nothing to clean
         self._client = None
+        if self._run_dir is not None:  # its sockets and connection file served that kernel only
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+            self._run_dir = None
 
     def close(self) -> None:
         self._stop_kernel()
@@ -297,12 +325,17 @@ class NotebookRun:
             return self.channel
         if self._client is None:
             self.run()
-        listener = socket.create_server(("127.0.0.1", 0))
+        # A Unix socket in this kernel's run folder, under a name the notebook cannot guess in
+        # advance; the token proves that the worker is what connected.
+        path = self._run_dir / f"g{secrets.token_hex(8)}"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        self._jail.grant(path)  # connectable by the kernel's user
+        listener.listen(1)
         listener.settimeout(60)
         token = secrets.token_hex(16)
-        port = listener.getsockname()[1]
         self._client.kc.execute(
-            f"getattr(__import__('sys'), {self._attr!r}).serve('127.0.0.1', {port}, {token!r})",
+            f"getattr(__import__('sys'), {self._attr!r}).serve({str(path)!r}, {token!r})",
             store_history=False,
         )
         try:
@@ -311,6 +344,7 @@ class NotebookRun:
             raise channel.WorkerLost("the kernel did not start answering (it died after the notebook ran?)") from None
         finally:
             listener.close()
+            path.unlink(missing_ok=True)
         self.channel = channel.Channel(conn, token, self.limits.call_timeout_s)
         return self.channel
 

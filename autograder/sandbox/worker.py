@@ -24,6 +24,15 @@ import numpy as np
 _perf_counter = time.perf_counter
 _format_exc = traceback.format_exception_only
 
+# jax.random's functions that draw from a key (split and fold_in derive keys and are not draws).
+KEY_DRAWS = (
+    "bits", "uniform", "normal", "randint", "permutation", "choice", "shuffle", "bernoulli",
+    "truncated_normal", "categorical", "gumbel", "exponential", "laplace", "logistic", "gamma",
+    "beta", "dirichlet", "poisson", "multivariate_normal", "orthogonal", "rademacher", "ball",
+    "cauchy", "t", "chisquare", "f", "pareto", "weibull_min", "maxwell", "double_sided_maxwell",
+    "binomial", "geometric", "lognormal", "loggamma", "rayleigh", "wald", "generalized_normal",
+    "triangular", "multinomial",
+)
 # Modules whose attributes a fair timing depends on; a notebook that rebinds one loses the
 # speed tests ("time.perf_counter was replaced") instead of fooling them. Not builtins:
 # IPython itself rebinds input() and friends around every cell.
@@ -74,6 +83,8 @@ class Worker:
         self._wire = wire  # the codec module (wire.py): imported by the graders, text in the kernel
         self._snap = _snapshot()
         self._baselines = {}
+        self._timing = {}  # slot -> (function, spec) of a race in progress
+        self._race_args = {}  # run -> its arguments on the device, for the other side of the run
 
     # -- checks on the environment
     def tampered(self):
@@ -137,23 +148,47 @@ class Worker:
         """Trace fn with the array arguments abstract and the listed ones held static."""
         fn = self._function(req)
         args = list(self._args(req, req.get("args", ())))
-        static = set(req.get("static", ()))
-        dyn_idx = [i for i in range(len(args)) if i not in static]
-
-        def closed(*dyn):
-            full = list(args)
-            for i, v in zip(dyn_idx, dyn):
-                full[i] = v
-            return fn(*full)
-
+        # static_argnums, not a closure: JAX's errors then name the student's function and its
+        # own parameters ("depends on the value of the argument threshold").
         try:
-            jaxpr = self._make_jaxpr(closed)(*[args[i] for i in dyn_idx])
+            jaxpr = self._make_jaxpr(fn, static_argnums=tuple(req.get("static", ())))(*args)
         except Exception as exc:  # the student's function failed to trace: report why
             return {"traceable": False, "error": "".join(_format_exc(type(exc), exc)).strip()}
         counts = {}
         total = _count_eqns(jaxpr.jaxpr, counts)
         top = [str(e.primitive) for e in jaxpr.jaxpr.eqns]
         return {"traceable": True, "eqns": total, "primitives": counts, "top": top}
+
+    def op_key_draws(self, req):
+        """Call fn op by op (jax.disable_jit, so every key is a concrete value) and record the
+        key of every random draw: which keys were used, how often, by which function."""
+        fn = self._function(req)
+        args = self._args(req, req.get("args", ()))
+        random = self._jax.random
+        draws = []
+
+        def recording(name, draw):
+            def wrapper(key, *rest, **kwargs):
+                data = random.key_data(key) if self._jax.dtypes.issubdtype(key.dtype, self._jax.dtypes.prng_key) else key
+                draws.append({"fn": name, "key": np.asarray(data)})
+                return draw(key, *rest, **kwargs)
+            return wrapper
+
+        # jax.random's functions, and the notebook's own names for them (`from jax.random import
+        # permutation`), are wrapped for the one call.
+        places = [(random, name) for name in KEY_DRAWS if hasattr(random, name)]
+        drawers = {id(getattr(random, name)): name for _, name in places}
+        places += [(self._user_ns, key) for key, value in list(self._user_ns.items()) if id(value) in drawers]
+        saved = [(where, name, _get(where, name)) for where, name in places]
+        for where, name, draw in saved:
+            _set(where, name, recording(drawers[id(draw)], draw))
+        try:
+            with self._jax.disable_jit():
+                self._block(fn(*args))
+        finally:  # put everything back as it was: the tamper check must see no change
+            for where, name, draw in saved:
+                _set(where, name, draw)
+        return {"draws": draws}
 
     def op_load_baseline(self, req):
         ns = {"__name__": "grader_baseline_" + req["label"]}
@@ -163,33 +198,53 @@ class Worker:
         self._baselines[req["label"]] = ns
         return {}
 
-    def op_race(self, req):
-        """Time candidate and baseline on fresh inputs, interleaved, compile excluded.
-
-        Each run gets its own inputs; the order alternates so drift hits both sides equally.
-        The candidate's outputs come back so the parent can check every timed call.
-        """
+    # -- timing: one side of a race. The parent interleaves the two sides (in this kernel or
+    # in a second, clean one), one timed call per request, so it can stop a race whose verdict
+    # is already clear. The clock is the one captured before any student cell ran.
+    def op_time_prepare(self, req):
+        """Check nothing a fair timing relies on was patched, then warm the function up
+        (compilation and first-touch excluded from the clock) on the first run's arguments."""
         changed = self.tampered()
         if changed:
             return {"tampered": changed[:5]}
-        cand, base = req["candidate"], req["baseline"]
-        fc, fb = self._function(cand), self._function(base)
-        runs = req["runs"]
-        prepared = [(self._args(cand, r["candidate"]), self._args(base, r.get("baseline", r["candidate"])))
-                    for r in runs]
-        for _ in range(req.get("warmup", 2)):  # compile and page in both before any clock starts
-            self._block(fc(*prepared[0][0]))
-            self._block(fb(*prepared[0][1]))
-        tc, tb, outs = [], [], []
-        for i, (ac, ab) in enumerate(prepared):
-            order = ((fc, ac, tc), (fb, ab, tb)) if i % 2 == 0 else ((fb, ab, tb), (fc, ac, tc))
-            for fn, a, sink in order:
-                t0 = _perf_counter()
-                out = self._block(fn(*a))
-                sink.append(_perf_counter() - t0)
-                if sink is tc:
-                    outs.append(out)
-        return {"candidate_s": tc, "baseline_s": tb, "outputs": outs}
+        spec = req["fn"]
+        fn = self._function(spec)
+        args = self._args(spec, req["args"])
+        with self._jit_mode(spec):
+            for _ in range(req.get("warmup", 2)):
+                self._block(fn(*args))
+        self._timing[req["slot"]] = (fn, spec)
+        return {}
+
+    def op_time_run(self, req):
+        """One timed call on fresh inputs (put on the device before the clock starts).
+
+        ``sample``: flat indices whose values come back instead of the whole output (large
+        elementwise outputs), with the output's shape and whether every entry is finite."""
+        fn, spec = self._timing[req["slot"]]
+        if "args_of" in req:  # the other side of this run, in this kernel: the same arrays
+            args = self._race_args[req["args_of"]]
+        else:
+            args = self._block(self._args(spec, req["args"]))
+            self._race_args = {req.get("run", 0): args}
+        with self._jit_mode(spec):
+            t0 = _perf_counter()
+            out = self._block(fn(*args))
+            elapsed = _perf_counter() - t0
+        if "sample" in req:
+            flat = self._jnp.ravel(out)
+            out = {"shape": list(self._jnp.shape(out)), "finite": bool(self._jnp.isfinite(flat).all()),
+                   "values": flat[self._jnp.asarray(req["sample"])]}
+        return {"s": elapsed, "output": out}
+
+    def op_time_done(self, req):
+        self._timing.pop(req["slot"], None)
+        self._race_args = {}
+        return {}
+
+    def _jit_mode(self, spec):
+        """jax.disable_jit() for a baseline that runs a function op by op, else nothing."""
+        return self._jax.disable_jit() if spec.get("disable_jit") else _NoContext()
 
     def handle(self, req):
         op = getattr(self, "op_" + req.get("op", ""), None)
@@ -202,9 +257,11 @@ class Worker:
         out["status"] = "ok"
         return out
 
-    def serve(self, host, port, token):
-        """Connect back to the parent and answer requests until it says stop."""
-        sock = socket.create_connection((host, port))
+    def serve(self, path, token):
+        """Connect back to the parent's Unix socket at ``path`` and answer requests until it
+        says stop."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
         try:
             self._wire.send_frame(sock, {"token": token})
             while True:
@@ -223,6 +280,17 @@ class Worker:
                                       "error": f"a result that cannot cross to the grader ({type(exc).__name__}: {exc})"})
         finally:
             sock.close()
+
+
+def _get(where, name):
+    return where[name] if isinstance(where, dict) else getattr(where, name)
+
+
+def _set(where, name, value):
+    if isinstance(where, dict):
+        where[name] = value
+    else:
+        setattr(where, name, value)
 
 
 def _count_eqns(jaxpr, counts):
@@ -249,6 +317,14 @@ def _subjaxprs(params):
 
 class _Missing:
     pass
+
+
+class _NoContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 _MISSING = _Missing()

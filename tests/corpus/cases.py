@@ -23,6 +23,7 @@ import dataclasses
 
 from autograder import assignment
 from solutions.answers import answer_source
+from solutions.golden import golden_source
 
 # The graded names by notebook, as sets (the assignment table).
 GRADED_NAMES = {stem: frozenset(names) for stem, names in assignment.GRADED_NAMES.items()}
@@ -44,6 +45,8 @@ class Case:
     # Worth timing on a GPU even without a gpu_only_lose (the speed tests should also fail, or
     # should pass with a known margin): benchmarks/calibrate_speed.py picks these.
     speed_relevant: bool = False
+    # The whole notebook must score 0, on CPU and on a GPU (right structure, wrong values).
+    zero: bool = False
     why: str = ""
 
 
@@ -51,6 +54,11 @@ def case(name, stem, *cells, before=(), lose=(), keep=(), gpu_only_lose=(), **kw
     """A Case whose notebook is ``before`` cells, the reference answer, then ``cells``."""
     return Case(name, stem, (*before, answer_source(stem), *cells), frozenset(lose), frozenset(keep),
                 frozenset(gpu_only_lose), **kw)
+
+
+def stub_case(name, stem, *cells, why) -> Case:
+    """A notebook of ``cells`` alone (no reference answer) that must score 0 everywhere."""
+    return Case(name, stem, (IMPORTS, *cells), lose=GRADED_NAMES[stem], zero=True, why=why)
 
 
 # ---- hostile cells, shared with tests/test_sandbox.py
@@ -195,6 +203,125 @@ def train_step(params, x, labels, learning_rate):
     return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
 '''
 
+# ---- more ways of writing the timed functions, correct or slow, for the speed calibration
+# (benchmarks/calibrate_speed.py races each through the real sandbox)
+
+GELU_ITSELF_JITTED = "gelu = jax.jit(gelu)\ngelu_jit = jax.jit(gelu)  # a jitted gelu, jitted again"
+
+BATCHED_PREDICT_JIT_VMAP = "batched_predict = jax.jit(jax.vmap(predict, in_axes=(None, 0)))"
+
+BATCHED_PREDICT_LAX_MAP = '''
+def batched_predict(params, xs):
+    # one example after another inside a compiled loop: no batching
+    return jax.lax.map(lambda x: predict(params, x), xs)
+'''
+
+SIMULATE_PLAIN_FORI = '''
+@jax.jit
+def simulate(u0, alpha, dt, dx, n_steps):
+    # the first program a student writes: one fori_loop, n_steps traced
+    return jax.lax.fori_loop(0, n_steps, lambda _, u: heat_step(u, alpha, dt, dx), jnp.asarray(u0))
+'''
+
+SIMULATE_STATIC_N = '''
+import functools
+
+
+@functools.partial(jax.jit, static_argnames="n_steps")
+def simulate(u0, alpha, dt, dx, n_steps):
+    # n_steps static, the loop not unrolled
+    return jax.lax.fori_loop(0, n_steps, lambda _, u: heat_step(u, alpha, dt, dx), jnp.asarray(u0))
+'''
+
+SIMULATE_CHUNKS = '''
+@jax.jit
+def simulate(u0, alpha, dt, dx, n_steps):
+    # the former reference: 8-step chunks (an inner loop of fixed length), n_steps traced
+    one = lambda _, u: heat_step(u, alpha, dt, dx)
+    u = jax.lax.fori_loop(0, n_steps // 8, lambda _, u: jax.lax.fori_loop(0, 8, one, u), jnp.asarray(u0))
+    return jax.lax.fori_loop(0, n_steps % 8, one, u)
+'''
+
+SIMULATE_NO_JIT = '''
+def simulate(u0, alpha, dt, dx, n_steps):
+    # no jit anywhere: every array operation of every step dispatched from Python
+    u = jnp.asarray(u0)
+    r = alpha * dt / dx**2
+    for _ in range(n_steps):
+        c = u[1:-1, 1:-1]
+        u = u.at[1:-1, 1:-1].set(c + r * (u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4 * c))
+    return u
+'''
+
+TRAIN_STEP_TWO_PASSES = '''
+@jax.jit
+def train_step(params, x, labels, learning_rate):
+    # the loss and the gradient in two separate calls: the forward pass twice
+    loss = cross_entropy(params, x, labels)
+    grads = jax.grad(cross_entropy)(params, x, labels)
+    return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
+'''
+
+TRAIN_STEP_HOST_NUMPY = golden_source("mlp") + '''
+
+import jax.numpy as jnp
+
+
+def train_step(params, x, labels, learning_rate):
+    # the golden NumPy step on the host, its results handed back as JAX arrays
+    host = [(np.asarray(W), np.asarray(b)) for W, b in params]
+    new, loss = sgd_step(host, np.asarray(x), np.asarray(labels), learning_rate)
+    return [(jnp.asarray(W), jnp.asarray(b)) for W, b in new], jnp.asarray(loss)
+'''
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeedVariant:
+    """A way of writing a timed function, raced by one speed test in the calibration."""
+
+    label: str
+    test: str  # the speed test (assignment table) that races it
+    cells: tuple[str, ...]  # appended to the reference answer of the test's part
+    expect: str  # "pass" or "fail": the timing verdict it must get
+    structure_fails: bool = False  # also loses the speed points by the credit rule, whatever the clock
+
+
+def _v(label, test, *cells, expect, structure_fails=False):
+    return SpeedVariant(label, test, cells, expect, structure_fails)
+
+
+SPEED_VARIANTS: tuple[SpeedVariant, ...] = (
+    _v("reference", "gelu_jit_speed_vs_eager", expect="pass"),
+    _v("gelu itself jitted", "gelu_jit_speed_vs_eager", GELU_ITSELF_JITTED, expect="pass"),
+    _v("gelu_jit = gelu (not compiled)", "gelu_jit_speed_vs_eager", GELU_JIT_NOT_COMPILED, expect="fail",
+       structure_fails=True),
+    _v("reference", "batched_predict_speed_vs_python_loop", expect="pass"),
+    _v("jax.jit(jax.vmap(predict))", "batched_predict_speed_vs_python_loop", BATCHED_PREDICT_JIT_VMAP,
+       expect="pass"),
+    _v("Python loop over examples", "batched_predict_speed_vs_python_loop", BATCHED_PREDICT_LOOP, expect="fail",
+       structure_fails=True),
+    _v("lax.map over examples", "batched_predict_speed_vs_python_loop", BATCHED_PREDICT_LAX_MAP, expect="fail",
+       structure_fails=True),
+    _v("reference", "simulate_speed_vs_plain_loop", expect="pass"),
+    _v("plain fori_loop, n_steps traced", "simulate_speed_vs_plain_loop", SIMULATE_PLAIN_FORI, expect="pass"),
+    _v("static n_steps, no unroll", "simulate_speed_vs_plain_loop", SIMULATE_STATIC_N, expect="pass"),
+    _v("textbook .at[].set step", "simulate_speed_vs_plain_loop", HEAT_STEP_TEXTBOOK, SIMULATE_PLAIN_FORI,
+       expect="pass"),
+    _v("8-step chunks (the former reference)", "simulate_speed_vs_plain_loop", SIMULATE_CHUNKS, expect="pass"),
+    _v("Python loop over the jitted step", "simulate_speed_vs_plain_loop", SIMULATE_PYTHON_LOOP, expect="fail",
+       structure_fails=True),
+    _v("no jit anywhere", "simulate_speed_vs_plain_loop", SIMULATE_NO_JIT, expect="fail", structure_fails=True),
+    _v("jax.pure_callback to a NumPy step", "simulate_speed_vs_plain_loop", SIMULATE_PURE_CALLBACK, expect="fail"),
+    _v("jax.debug.callback reading the grid", "simulate_speed_vs_plain_loop", SIMULATE_DEBUG_CALLBACK,
+       expect="fail"),
+    _v("reference", "train_step_speed_vs_reference", expect="pass"),
+    _v("loss and gradient in two calls", "train_step_speed_vs_reference", TRAIN_STEP_TWO_PASSES, expect="pass"),
+    _v("not jitted", "train_step_speed_vs_reference", TRAIN_STEP_NOT_JITTED, expect="fail", structure_fails=True),
+    _v("host NumPy step", "train_step_speed_vs_reference", TRAIN_STEP_HOST_NUMPY, expect="fail",
+       structure_fails=True),
+)
+
+
 # ---- functions that attack the grader when called
 
 CALLS_HANG_AND_EXIT = '''
@@ -234,9 +361,118 @@ def clipped_sum(x, threshold):
     return lambda: 0.0  # a function cannot cross to the grader
 '''
 
+
+# ---- right structure, wrong values: every graded name has the signature, shapes, dtypes and JAX
+# structure the structure tests look for (jitted, fori_loop, vmap, grad, keys split), but computes
+# nothing that was asked. The value rule (autograder/assignment.py) must leave them 0 points.
+
+IMPORTS = "import jax\nimport jax.numpy as jnp"
+
+STUB_01 = '''
+def set_boundary(u, value):
+    return jnp.asarray(u) * 1.0  # the input returned: a new array, traceable, not in place
+
+
+def standardize(x):
+    return jnp.zeros_like(jnp.asarray(x))
+
+
+def sample_normal(key, shape):
+    key, _ = jax.random.split(key)  # a new key, as asked
+    return key, jnp.zeros(shape, jnp.float32)
+'''
+
+STUB_02 = '''
+def gelu(x):
+    return 0.5 * jnp.asarray(x)
+
+
+gelu_jit = jax.jit(gelu)
+
+
+def clipped_sum(x, threshold):
+    return jnp.sum(jnp.zeros_like(jnp.asarray(x)))
+'''
+
+STUB_03 = '''
+def mse_loss(params, x, y):
+    return jnp.mean(jnp.zeros_like(y)) + 0.0 * params["b"]  # a constant loss
+
+
+mse_grad = jax.grad(mse_loss)
+
+
+@jax.jit
+def fit_linear(x, y, learning_rate, n_steps):
+    params = {"w": jnp.zeros(x.shape[1], jnp.float32), "b": jnp.zeros((), jnp.float32)}
+    return jax.lax.fori_loop(0, n_steps, lambda _, p: p, params)  # params returned unchanged
+'''
+
+STUB_04 = '''
+def predict(params, x):
+    return 0.0 * jnp.sum(x) + 0.0 * jnp.sum(params["v"])
+
+
+batched_predict = jax.vmap(predict, in_axes=(None, 0))
+per_example_grads = jax.vmap(jax.grad(lambda p, x, y: (predict(p, x) - y) ** 2), in_axes=(None, 0, 0))
+'''
+
+STUB_05 = '''
+def heat_step(u, alpha, dt, dx):
+    return jnp.asarray(u) + 0.0  # the input returned: the boundary is kept, the interior too
+
+
+@jax.jit
+def simulate(u0, alpha, dt, dx, n_steps):
+    return jax.lax.fori_loop(0, n_steps, lambda _, u: heat_step(u, alpha, dt, dx), jnp.asarray(u0))
+'''
+
+STUB_06 = '''
+def init_mlp(key, sizes):
+    return [(jnp.zeros((i, o), jnp.float32), jnp.zeros(o, jnp.float32)) for i, o in zip(sizes[:-1], sizes[1:])]
+
+
+def mlp_forward(params, x):
+    return jnp.zeros((x.shape[0], params[-1][1].shape[0]), jnp.float32)
+
+
+def cross_entropy(params, x, labels):
+    return jnp.log(10.0) + 0.0 * jnp.sum(x)  # a constant loss
+
+
+@jax.jit
+def train_step(params, x, labels, learning_rate):
+    return params, cross_entropy(params, x, labels)  # params returned unchanged
+
+
+def train_mlp(key, x, labels, sizes, epochs, batch_size, learning_rate):
+    keys = jax.random.split(key, epochs + 1)
+    for k in keys[1:]:
+        jax.random.permutation(k, len(labels))  # shuffled every epoch with a fresh key, then unused
+    return init_mlp(keys[0], sizes)
+'''
+
+# The same stubs after patching what a grader in the kernel might compare with.
+PATCH_ASSERTIONS = (
+    "import numpy\n"
+    "numpy.allclose = lambda *a, **k: True\n"
+    "numpy.testing.assert_allclose = lambda *a, **k: None\n"
+    "numpy.array_equal = lambda *a, **k: True"
+)
+
+STUBS = {"01_jax_intro": STUB_01, "02_jax_jit": STUB_02, "03_jax_grad": STUB_03, "04_jax_vmap": STUB_04,
+         "05_heat_equation_jax": STUB_05, "06_deep_learning_jax": STUB_06}
+
 ALL_01 = GRADED_NAMES["01_jax_intro"]
 
 CASES: tuple[Case, ...] = (
+    # -- right structure, wrong values: 0 points in every notebook, on CPU and on a GPU
+    *(stub_case(f"stub_{stem[:2]}", stem, src, why="right signature, shapes, dtypes and JAX structure; "
+                "wrong values (zeros, the input returned, a constant loss, params unchanged)")
+      for stem, src in STUBS.items()),
+    *(stub_case(f"stub_{stem[:2]}_patched", stem, PATCH_ASSERTIONS, src,
+                why="the stub, after patching numpy's comparison helpers in the kernel")
+      for stem, src in STUBS.items() if stem in ("02_jax_jit", "05_heat_equation_jax")),
     # -- slow or structurally wrong, each caught on CPU by a structural test
     case("gelu_jit_not_compiled", "02_jax_jit", GELU_JIT_NOT_COMPILED,
          lose={"gelu_jit"}, keep={"gelu", "clipped_sum"}, speed_relevant=True,
