@@ -12,17 +12,22 @@ import os
 import sys
 import time
 
-# Graders use JAX a little (PRNG keys); on a GPU runner they must not take the card's memory
-# from the student's kernel, which computes on it in another process.
-os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 from importlib import resources
 from pathlib import Path
 
+import jax
 import pytest
 
 from . import assignment
 from .sandbox import isolation
 from .sandbox.notebook_run import Limits, protect_this_process
+
+
+# The graders use JAX a little (PRNG keys): on the CPU of this process, so that a GPU runner
+# neither spends seconds starting CUDA here nor takes the card's memory from the student's
+# kernels, which compute on it in other processes. (jax.config, not JAX_PLATFORMS: the
+# environment is passed on to those kernels.)
+jax.config.update("jax_platforms", "cpu")
 
 
 class _Collector:

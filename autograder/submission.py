@@ -36,6 +36,7 @@ class Trace:
     eqns: int = 0  # equations in the jaxpr, counted into sub-jaxprs (loop bodies, jit calls)
     primitives: dict = dataclasses.field(default_factory=dict)
     top: list = dataclasses.field(default_factory=list)  # primitives at the top level
+    jit_wrapped: bool = True  # for an untraceable function: whether it is a jax.jit function
 
 
 @dataclasses.dataclass
@@ -137,10 +138,14 @@ class _InProcessTransport:
 
 
 class Submission:
-    def __init__(self, code_cells: list[str], limits: Limits = Limits(), *, transport=None, make_clean=None):
+    def __init__(self, code_cells: list[str], limits: Limits = Limits(), *, transport=None, make_clean=None,
+                 clean_kernel_of: "Submission | None" = None):
+        """``clean_kernel_of``: race reference baselines in that submission's clean kernel
+        (which it keeps and closes), instead of starting one (benchmarks/calibrate_speed.py)."""
         self._transport = transport or _KernelTransport(NotebookRun(code_cells, limits).run())
         self._make_clean = make_clean or (lambda: _KernelTransport(NotebookRun([], limits).run()))
-        self._clean_transport = None
+        self._clean_transport = clean_kernel_of._clean() if clean_kernel_of is not None else None
+        self._owns_clean = clean_kernel_of is None
         self._loaded: dict[int, set[str]] = {}  # transport -> baselines loaded into it
         self.races: list[dict] = []  # every race timed, for reports and calibration
 
@@ -172,7 +177,7 @@ class Submission:
 
     def close(self) -> None:
         self._transport.close()
-        if self._clean_transport is not None:
+        if self._clean_transport is not None and self._owns_clean:
             self._clean_transport.close()
 
     def _why_undefined(self, name: str) -> str:
@@ -230,7 +235,7 @@ class Submission:
         reply = self._request({"op": "jaxpr", "name": name, "args": list(args), "static": list(static)},
                               f"tracing {name}")
         return Trace(reply["traceable"], reply.get("error", ""), reply.get("eqns", 0),
-                     reply.get("primitives", {}), reply.get("top", []))
+                     reply.get("primitives", {}), reply.get("top", []), reply.get("jit_wrapped", True))
 
     def race(self, name: str, baseline: Baseline, runs: list[list], *, threshold,
              warmup: int = thresholds.SPEED_WARMUP, sample=None) -> Race:

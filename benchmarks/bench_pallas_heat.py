@@ -26,7 +26,6 @@ import json
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.bench_references import measure_copy_bandwidth, median_seconds
 from course import pallas_heat
 from solutions import oracles
 from solutions.answers import heat_equation_jax
@@ -61,31 +61,6 @@ QUICK_BLOCKS = {
 
 def log(msg):
     print(msg, flush=True)
-
-
-def median_seconds(run, repeats):
-    samples = []
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        run(i)
-        samples.append(time.perf_counter() - t0)
-    median = statistics.median(samples)
-    return median, (max(samples) - min(samples)) / median
-
-
-def measure_copy_bandwidth(rng, size, repeats, calls=20):
-    """Bytes read + written per second by a device-to-device copy of a size x size float32."""
-    copy = jax.jit(jnp.copy)
-    x = jax.device_put(rng.uniform(size=(size, size)).astype(np.float32))
-    jax.block_until_ready(copy(x))
-
-    def run(_):
-        for _ in range(calls):
-            out = copy(x)
-        jax.block_until_ready(out)
-
-    seconds, _ = median_seconds(run, repeats)
-    return 2 * x.nbytes / (seconds / calls)
 
 
 def error_text(exc, limit=4000):

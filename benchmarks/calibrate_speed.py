@@ -13,7 +13,8 @@ Prints a Markdown table per speed test:
 
   ratio    what the test compares with its threshold (thresholds.py): the speedup for ">=" tests,
            the slowdown for "<=" tests; min / median / max over the races
-  verdict  how many races the timing passed
+  verdict  how many races the timing judged as expected ("any": a slow variant that structure
+           catches and timing cannot, reported for its ratio only)
   margin   how far the worst race sat on the expected side of the threshold (>1 is right;
            "!!" marks a threshold that misjudged that variant at least once)
 
@@ -38,6 +39,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from autograder import assignment
@@ -46,10 +48,13 @@ from autograder.submission import Submission, Tampered
 from solutions.answers import answer_source
 from tests.corpus.cases import SPEED_VARIANTS, SpeedVariant
 
+# The graders' own JAX on this process's CPU, as in autograder/runner.py: the GPU is the kernels'.
+jax.config.update("jax_platforms", "cpu")
+
 
 def margin(threshold, ratios: list[float], expect: str) -> float | None:
     """How far the worst race sits on the expected side (>1: every race judged right)."""
-    if not ratios:
+    if not ratios or expect not in ("pass", "fail"):
         return None
     worst = (max(ratios) if expect == "pass" else min(ratios)) if threshold.op == "<=" else (
         min(ratios) if expect == "pass" else max(ratios))
@@ -89,6 +94,12 @@ def calibrate(args) -> dict:
               "races_asked": args.races, "command": " ".join(sys.argv), "variants": []}
     rows = [{"label": v.label, "test": v.test, "expect": v.expect, "structure_fails": v.structure_fails,
              "races": [], "start_s": None} for v in variants]
+    if args.resume:  # a run cut short by a call's time limit: keep its races, time the rest
+        earlier = json.loads(args.resume.read_text())
+        done = {(r["label"], r["test"]): r["races"] for r in earlier["variants"]}
+        for row in rows:
+            row["races"] = done.get((row["label"], row["test"]), [])
+        report["resumed_from"] = {"when": earlier["when"], "command": earlier["command"]}
     report["variants"] = rows
     deadline = time.monotonic() + args.max_seconds if args.max_seconds else None
     seed = secrets.randbits(32)
@@ -96,22 +107,26 @@ def calibrate(args) -> dict:
     try:
         for start in range(0, args.races, args.block):
             for i, (variant, row) in enumerate(zip(variants, rows)):
+                if len(row["races"]) >= min(start + args.block, args.races):
+                    continue  # resumed: this block of races was timed before
                 if deadline is not None and time.monotonic() > deadline:
                     report["cut_short"] = f"--max-seconds reached before {variant.label} / {variant.test}"
                     return report
                 if i not in subs:
                     t0 = time.perf_counter()
                     stem = assignment.stem_of_test(variant.test)
-                    subs[i] = Submission([answer_source(stem), *variant.cells])
+                    # The variants of one test share one clean kernel for its reference baseline.
+                    first = next((subs[j] for j in subs if variants[j].test == variant.test), None)
+                    subs[i] = Submission([answer_source(stem), *variant.cells], clean_kernel_of=first)
                     row["start_s"] = time.perf_counter() - t0
-                for k in range(start, min(start + args.block, args.races)):
+                for k in range(len(row["races"]), min(start + args.block, args.races)):
                     row["races"].append(race_once(variant, subs[i], np.random.default_rng([seed, i, k])))
                 print(f"[{variant.test} / {variant.label}] {len(row['races'])} races, last "
                       f"{row['races'][-1].get('ratio', float('nan')):.3g}x {row['races'][-1]['outcome'][:60]}",
                       file=sys.stderr, flush=True)
                 _write(args, report)
     finally:
-        for sub in subs.values():
+        for sub in subs.values():  # a clean kernel closes with the submission that started it
             sub.close()
         _write(args, report)
     return report
@@ -124,7 +139,9 @@ def markdown(report: dict) -> str:
              + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
              f"- **Races asked per variant:** {report['races_asked']}" + (
                  f" (cut short: {report['cut_short']})" if report.get("cut_short") else ""),
-             f"- **Command:** `{report['command']}`", ""]
+             f"- **Command:** `{report['command']}`" + (
+                 f", resuming `{report['resumed_from']['command']}` of {report['resumed_from']['when']}"
+                 if report.get("resumed_from") else ""), ""]
     for test in dict.fromkeys(r["test"] for r in report["variants"]):
         threshold = assignment.threshold(test)
         lines += [f"## {test}: {threshold.op} {threshold.value:g}x ({threshold.baseline})", "",
@@ -134,13 +151,14 @@ def markdown(report: dict) -> str:
         for row in (r for r in report["variants"] if r["test"] == test):
             timed = [r for r in row["races"] if "ratio" in r]
             ratios = [r["ratio"] for r in timed]
-            right = sum(r["timing"] == row["expect"] for r in timed)
+            right = sum(r["timing"] == row["expect"] for r in timed) if row["expect"] != "any" else None
             m = margin(threshold, ratios, row["expect"])
             spread = (f"{min(ratios):.3g} / {statistics.median(ratios):.3g} / {max(ratios):.3g}" if ratios
                       else "not timed: " + (row["races"][0]["outcome"][:80] if row["races"] else "not run"))
             lines.append(
-                f"| {row['label']} | {row['expect']} | {len(row['races'])} | {right}/{len(timed)}"
-                f"{'' if right == len(timed) else ' !!'} | {spread} | "
+                f"| {row['label']} | {row['expect']} | {len(row['races'])} | "
+                + ("n/a: structure judges it" if right is None else
+                   f"{right}/{len(timed)}{'' if right == len(timed) else ' !!'}") + f" | {spread} | "
                 f"{statistics.median(r['runs'] for r in timed) if timed else ''} | "
                 f"{sum(r['stopped_early'] for r in timed)} | {'' if m is None else f'{m:.2f}'}"
                 f"{' !!' if m is not None and m < 1 else ''} | {'yes' if row['structure_fails'] else ''} |")
@@ -177,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="write the full report as JSON here")
     p.add_argument("--tests", nargs="+", metavar="TEST", help="only these speed tests")
     p.add_argument("--only", nargs="+", metavar="LABEL", help="only the variants with these labels")
+    p.add_argument("--resume", type=Path, metavar="JSON", help="continue the run that wrote this --out file")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="start no block after this many seconds (the report covers what ran)")
     args = p.parse_args(argv)

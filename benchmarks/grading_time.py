@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         for nb in notebooks:
             total = _timed([*grade, str(nb)])
             sub = Submission.from_notebook(nb)
-            phases = dict(sub._transport.run.timings)
+            phases = sub.timings
             sub.close()
             rows.append((nb.stem, total, phases))
         all_six = _timed([*grade, *map(str, notebooks), "-j", str(args.jobs)])

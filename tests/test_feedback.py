@@ -278,8 +278,8 @@ def test_a_check_whose_function_was_never_defined_names_the_cell(starter_env, tm
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["kind"] == "visible-checks" and result["score"] == 0.0 and result["max_score"] == 2.0
     because = f"heat_step is not defined: code cell {solution + 1}, which defines it, did not run cleanly (error: SyntaxError"
-    for check in result["tests"]:  # simulate calls heat_step
-        assert check["status"] == "failed" and check["output"].startswith(because), check
+    for entry in result["tests"]:  # simulate calls heat_step
+        assert entry["status"] == "failed" and entry["output"].startswith(because), entry
     assert {"index": solution, "status": "error"}.items() <= next(
         c for c in result["cells"] if c["index"] == solution).items()
     assert f"code cell {solution + 1} (error): SyntaxError" in proc.stdout

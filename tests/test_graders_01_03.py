@@ -179,7 +179,7 @@ WRONG = {
             {
                 "mse_loss_matches_reference": "looks like a sum, not a mean",
                 "fit_linear_runs_in_jax": "returned NumPy arrays",
-                "fit_linear_loop_is_compiled": "fit_linear cannot be traced by JAX",
+                "fit_linear_loop_is_compiled": "its loop runs in Python, copying the array to the host",
             },
         ),
         (

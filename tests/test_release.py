@@ -1,5 +1,5 @@
-"""source/ is what build_notebooks.py writes, release/ is what nbgrader makes of it, and neither
-carries outputs, solutions (release) or hidden tests (release)."""
+"""source/workshop3/ is what the lesson build (instructor/build_lessons.py) writes, release/ is what
+nbgrader makes of it, and neither carries outputs, solutions (release) or hidden tests (release)."""
 
 import json
 import os
@@ -19,17 +19,12 @@ SOURCE = REPO / "source" / "workshop3"
 RELEASE = REPO / "release" / "workshop3"
 
 
-@pytest.fixture(scope="module")
-def builders():
-    return build_lessons.BUILDERS
-
-
-def test_source_notebooks_are_what_the_build_script_writes(builders):
-    """Edit instructor/build_lessons.py, then `make notebooks`: the JSON is never edited by hand."""
-    for build in builders:
-        nb = build()
-        assert (SOURCE / f"{nb.stem}.ipynb").read_text() == nb.text(), (
-            f"source/workshop3/{nb.stem}.ipynb is stale: run `make notebooks`")
+@pytest.mark.parametrize("stem", STEMS)
+def test_source_notebooks_are_what_the_lesson_build_writes(stem):
+    """Edit source/lessons/<stem>.py, then `make notebooks`: the JSON is never edited by hand."""
+    nb = build_lessons.notebook(stem, build_lessons.read_lesson(stem))
+    assert (SOURCE / f"{stem}.ipynb").read_text() == build_lessons.notebook_text(nb), (
+        f"source/workshop3/{stem}.ipynb is stale: run `make notebooks` (after saving in Jupyter too)")
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -52,6 +47,8 @@ def test_fresh_release_equals_committed_release(tmp_path):
                    cwd=tmp_path, env=env, check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "instructor.clean_notebooks", "release"],
                    cwd=tmp_path, check=True, capture_output=True)
+    released = sorted(p.name for p in (tmp_path / "release" / "workshop3").iterdir())
+    assert released == [f"{stem}.ipynb" for stem in STEMS], "only the notebooks are released, no lesson"
     for stem in STEMS:
         fresh = (tmp_path / "release" / "workshop3" / f"{stem}.ipynb").read_text()
         assert fresh == (RELEASE / f"{stem}.ipynb").read_text(), f"release/{stem}.ipynb is stale: run `make release`"
@@ -63,6 +60,8 @@ def test_release_holds_no_solution_and_no_hidden_test(stem):
     text = json.dumps([c.source for c in nb.cells])
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "nbgrader_bridge", "check("):
         assert marker not in text, f"release/{stem}.ipynb contains {marker!r}"
+    assert set(nb.metadata) == {"kernelspec", "language_info"}, "no jupytext or other metadata"
+    assert not [c.id for c in nb.cells if set(c.metadata) - {"nbgrader", "editable", "deletable"}]
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert solutions and all("raise NotImplementedError()" in c.source for c in solutions)
     source = {c.id: c.source for c in nbformat.read(SOURCE / f"{stem}.ipynb", as_version=4).cells}
@@ -70,6 +69,19 @@ def test_release_holds_no_solution_and_no_hidden_test(stem):
         body = source[cell.id].split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
         leaked = [ln for ln in body.splitlines() if ln.strip() and len(ln.strip()) > 12 and ln in cell.source]
         assert not leaked, f"release/{stem}.ipynb {cell.id} leaks solution lines {leaked[:2]}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_release_opens_with_the_grading_overview_and_shows_every_hidden_header(stem):
+    """Students see how the notebook is graded (the build's overview, right after the title) and,
+    where each hidden check sits, its header line: points, kind, and for speed where it counts."""
+    source = nbformat.read(SOURCE / f"{stem}.ipynb", as_version=4)
+    release = nbformat.read(RELEASE / f"{stem}.ipynb", as_version=4)
+    assert [c.id for c in release.cells[:2]] == ["intro", build_lessons.OVERVIEW]
+    assert release.cells[1].source == source.cells[1].source
+    headers = {c.id: c.source.splitlines()[0] for c in source.cells if c.id.startswith("hidden_")}
+    assert {c.id: c.source for c in release.cells if c.id.startswith("hidden_")} == headers
+    assert all(line.startswith("# Hidden check (") for line in headers.values())
 
 
 def test_notebooks_are_clean_and_the_check_catches_dirt(tmp_path):

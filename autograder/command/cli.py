@@ -38,29 +38,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _notebook_arguments(p: argparse.ArgumentParser, verb: str, github: str) -> None:
+    """What grade and check both take: the notebooks and how to run and report them."""
+    p.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write results (Gradescope/otter shape)")
+    p.add_argument("--as", dest="as_stem", metavar="STEM", help="which part a single notebook is")
+    p.add_argument("--github", action="store_true", help=github)
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help=f"notebooks {verb} at once")
+    p.add_argument("--isolation", choices=ISOLATION_MODES, default="auto",
+                   help="where the student's kernel runs: its own mount, PID and network namespaces "
+                        "(namespaces), without them (none), or namespaces where the system allows (auto)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m autograder")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     g = sub.add_parser("grade", help="grade student notebooks with the hidden graders")
-    g.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
-    g.add_argument("--json", type=Path, metavar="FILE", help="write results (Gradescope/otter shape)")
-    g.add_argument("--as", dest="as_stem", metavar="STEM", help="which part a single notebook is")
-    g.add_argument("--github", action="store_true",
-                   help="GitHub Actions: step summary, ::error annotations and a 'Points X/Y' line")
-    g.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks graded at once")
-    g.add_argument("--isolation", choices=ISOLATION_MODES, default="auto",
-                   help="where the student's kernel runs: its own mount, PID and network namespaces "
-                        "(namespaces), without them (none), or namespaces where the system allows (auto)")
+    _notebook_arguments(g, "graded", "GitHub Actions: step summary, annotations and the Classroom reporter's notices")
     g.add_argument("--shard", type=parse_shard, metavar="I/N",
                    help="grade only the I-th of N equal slices of the sorted notebooks (Slurm arrays, CI matrices)")
     c = sub.add_parser("check", help="run the notebooks' visible checks in the sandbox (a student's feedback)")
-    c.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
-    c.add_argument("--json", type=Path, metavar="FILE", help="write results (the same shape as grade's)")
-    c.add_argument("--as", dest="as_stem", metavar="STEM", help="which part a single notebook is")
-    c.add_argument("--github", action="store_true",
-                   help="GitHub Actions: step summary, annotations and the Classroom reporter's notices")
-    c.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks checked at once")
-    c.add_argument("--isolation", choices=ISOLATION_MODES, default="auto", help="as for grade")
+    _notebook_arguments(c, "checked", "GitHub Actions: step summary, annotations and the Classroom reporter's notices")
     m = sub.add_parser("merge", help="merge the --json results of shards into grades.csv and the gradebook")
     m.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
     m.add_argument("--csv", type=Path, required=True, metavar="FILE", help="grades.csv to write")

@@ -75,6 +75,13 @@ def compiled_loop_problem(name: str, short: Trace, long: Trace, counts: tuple[in
     """'' when ``name`` is one jitted program whose loop does not grow with the trip count,
     else what is wrong. ``short``/``long`` are traces at the two trip counts ``counts``."""
     for trace in (short, long):
+        if not trace.traceable and not trace.jit_wrapped and "TracerArrayConversionError" in trace.error:
+            # A Python loop that copies the array to the host each pass (np.array, np.asarray):
+            # the usual way NumPy code is ported, named as such (JAX's own words follow).
+            raise AssertionError(
+                f"{name} is not jit-compiled and its loop runs in Python, copying the array to the host "
+                "(np.array / np.asarray) every step: decorate it with @jax.jit, loop with "
+                f"jax.lax.fori_loop and keep the array in jax.numpy ({explain(trace.error)})")
         assert_traceable(trace, name=name)
     if not is_jitted(long):
         return (f"{name} is not jit-compiled: the loop runs in Python; decorate it with @jax.jit "

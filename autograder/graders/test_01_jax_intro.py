@@ -80,6 +80,9 @@ def _standardize_bug(got, x):
 
 def _standardize_variants(x64):
     return {
+        "it divides by sqrt(var + 1e-5), as jax.nn.standardize does: its epsilon changes columns of "
+        "small spread; divide by the standard deviation itself, x.std(axis=0)":
+            (x64 - x64.mean(axis=0)) / np.sqrt(x64.var(axis=0) + 1e-5),
         "it standardizes each row (axis=1); standardize each column with axis=0":
             (x64 - x64.mean(axis=1, keepdims=True)) / x64.std(axis=1, keepdims=True),
         "it divides by the sample std (ddof=1); use the population std (ddof=0, jnp.std's default)":

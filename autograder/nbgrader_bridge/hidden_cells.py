@@ -1,8 +1,9 @@
 """The graders, called from a notebook's hidden test cells (nbgrader's autograde runs them there).
 
-A hidden cell holds one line per grader test::
+A hidden cell holds one line per grader test (``check`` imported as ``check_hidden``, a name the
+notebooks reserve, since the cell runs in the student's namespace)::
 
-    check("05_heat_equation_jax", "heat_step_keeps_boundary")
+    check_hidden("05_heat_equation_jax", "heat_step_keeps_boundary")
 
 which runs that very test function of ``autograder/graders/test_05_heat_equation_jax.py`` on
 the functions the notebook defined: the same check, message and points as
@@ -57,15 +58,21 @@ def check(stem: str, test_name: str, user_ns: dict | None = None, seed: int | No
         raise AssertionError(
             f"speed not measured: this kernel computes on {device['platform']}, and speed counts only "
             f"on a GPU; grade on a GPU machine to award these {entry.points} points (README, 'Grading on a GPU')")
+    # The credit rule, as the command line applies it: a structure test that fails says why
+    # itself, one that passes earns nothing while a prerequisite failed; a speed test is not
+    # timed at all while a prerequisite failed.
+    failure = None if entry.speed else _failure(stem, test_name, sub, device, seed)
+    if failure is not None:
+        raise AssertionError(failure)
     exercise = assignment.exercise_of(test_name)
-    for needed in assignment.prerequisites(test_name):  # the credit rule, as the CLI applies it
+    for needed in assignment.prerequisites(test_name):
         key = (id(ns), needed.name, id(ns.get(exercise)))
         if key not in _RESULTS:
             _RESULTS[key] = _failure(stem, needed.name, sub, device, seed)
         if _RESULTS[key] is not None:
             raise AssertionError(assignment.withheld(test_name, {needed.name: {
                 "status": "failed", "output": _RESULTS[key]}}))
-    failure = _failure(stem, test_name, sub, device, seed)
+    failure = _failure(stem, test_name, sub, device, seed) if entry.speed else None
     if failure is not None:
         raise AssertionError(failure)
 

@@ -284,6 +284,7 @@ class NotebookRun:
         self.cells = []
         deadline = time.monotonic() + self.limits.notebook_timeout_s
         t0 = time.perf_counter()
+        spent: dict[int, float] = {}  # code cell -> seconds it ran
         for i, src in enumerate(self.code_cells):
             if i in self.skipped:
                 self.cells.append(self.skipped[i])
@@ -292,6 +293,7 @@ class NotebookRun:
             if left <= 0:
                 self.cells.append(CellRun(i, "not-run", "the notebook's total time limit was reached"))
                 continue
+            started = time.perf_counter()
             try:
                 run = self._execute(src, i, timeout=min(self.limits.cell_timeout_s, left))
             except DeadKernelError:
@@ -301,8 +303,12 @@ class NotebookRun:
             if run.status == "error" and "MemoryError" in run.message and not self._has_memory_left():
                 raise _Restart(i, "killed", "ran out of memory and kept it, leaving the kernel unable to work")
             self.cells.append(run)
+            spent[i] = time.perf_counter() - started
         self.printed_chars = self._client.printed_chars
         self.timings["cells_s"] = time.perf_counter() - t0
+        # The slowest cells, by code-cell number from 1 (where a long grading spends its time).
+        slowest = sorted(spent.items(), key=lambda item: -item[1])[:5]
+        self.timings["slowest_cells_s"] = {str(i + 1): round(s, 2) for i, s in slowest}
 
     def run(self) -> "NotebookRun":
         """Execute every code cell, restarting past cells that hang or kill the kernel."""

@@ -153,7 +153,8 @@ class Worker:
         try:
             jaxpr = self._make_jaxpr(fn, static_argnums=tuple(req.get("static", ())))(*args)
         except Exception as exc:  # the student's function failed to trace: report why
-            return {"traceable": False, "error": "".join(_format_exc(type(exc), exc)).strip()}
+            return {"traceable": False, "error": "".join(_format_exc(type(exc), exc)).strip(),
+                    "jit_wrapped": hasattr(fn, "lower")}  # a jax.jit function, or plain Python?
         counts = {}
         total = _count_eqns(jaxpr.jaxpr, counts)
         top = [str(e.primitive) for e in jaxpr.jaxpr.eqns]

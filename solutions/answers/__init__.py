@@ -1,5 +1,8 @@
 """Reference answers in JAX, one self-contained module per notebook.
 
+The modules are generated from the solution cells of source/lessons/NN_name.py by `make notebooks`
+(instructor/lesson_answers.py): to change an answer, edit its solution cell in the lesson.
+
 Each module defines exactly the graded names of SPEC.md for its notebook (helpers start with an
 underscore) and imports only jax, jax.numpy, numpy, functools and math: tests paste its source
 into notebooks and the grader sends it as text to a worker process.

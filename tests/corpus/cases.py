@@ -282,7 +282,7 @@ class SpeedVariant:
     label: str
     test: str  # the speed test (assignment table) that races it
     cells: tuple[str, ...]  # appended to the reference answer of the test's part
-    expect: str  # "pass" or "fail": the timing verdict it must get
+    expect: str  # "pass" or "fail": the timing verdict it must get; "any": structure judges it
     structure_fails: bool = False  # also loses the speed points by the credit rule, whatever the clock
 
 
@@ -308,7 +308,9 @@ SPEED_VARIANTS: tuple[SpeedVariant, ...] = (
     _v("textbook .at[].set step", "simulate_speed_vs_plain_loop", HEAT_STEP_TEXTBOOK, SIMULATE_PLAIN_FORI,
        expect="pass"),
     _v("8-step chunks (the former reference)", "simulate_speed_vs_plain_loop", SIMULATE_CHUNKS, expect="pass"),
-    _v("Python loop over the jitted step", "simulate_speed_vs_plain_loop", SIMULATE_PYTHON_LOOP, expect="fail",
+    # One dispatch per step is as fast as a plain fori_loop's host check per step (2-4x at most
+    # here, H200): only structure tells them apart, and structure withholds its speed points.
+    _v("Python loop over the jitted step", "simulate_speed_vs_plain_loop", SIMULATE_PYTHON_LOOP, expect="any",
        structure_fails=True),
     _v("no jit anywhere", "simulate_speed_vs_plain_loop", SIMULATE_NO_JIT, expect="fail", structure_fails=True),
     _v("jax.pure_callback to a NumPy step", "simulate_speed_vs_plain_loop", SIMULATE_PURE_CALLBACK, expect="fail"),
