@@ -1,6 +1,6 @@
 """How long grading takes, and where the time goes (a measurement, not a timed test).
 
-    .venv/bin/python benchmarks/grading_time.py [--jobs 2]
+    .venv/bin/python benchmarks/grading_time.py [--jobs 2] [--isolation auto|namespaces|none]
 
 Grades the complete sample submission (alice, from instructor/samples.py: the release with the
 instructor's solutions filled in, lesson cells included) of each of the six parts:
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from autograder.assignment import STEMS
 from instructor import samples as sample_notebooks
+from autograder.sandbox.notebook_run import Limits
 from autograder.submission import Submission
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,16 +41,17 @@ def _timed(cmd: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--isolation", choices=("auto", "namespaces", "none"), default="auto")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         sample_notebooks.write_samples(Path(tmp), STEMS, ("alice",))
         notebooks = [Path(tmp) / "alice" / "workshop3" / f"{stem}.ipynb" for stem in STEMS]
-        grade = [sys.executable, "-m", "autograder", "grade"]
+        grade = [sys.executable, "-m", "autograder", "grade", "--isolation", args.isolation]
         startup = _timed([sys.executable, "-c", "import autograder.runner, solutions.oracles, jax.numpy"])
         rows = []
         for nb in notebooks:
             total = _timed([*grade, str(nb)])
-            sub = Submission.from_notebook(nb)
+            sub = Submission.from_notebook(nb, Limits(isolation=args.isolation))
             phases = sub.timings
             sub.close()
             rows.append((nb.stem, total, phases))

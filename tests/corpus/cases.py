@@ -203,6 +203,35 @@ def train_step(params, x, labels, learning_rate):
     return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
 '''
 
+# ---- what a lesson asks and the graders check, and the usual slips (issue 12)
+
+FIT_LINEAR_PYTHON_LOOP = '''
+def fit_linear(x, y, learning_rate, n_steps):
+    # right values, but the loop the task asks for (jax.lax.fori_loop inside jax.jit) is a Python loop
+    params = {"w": jnp.zeros(x.shape[1], jnp.float32), "b": jnp.zeros((), jnp.float32)}
+    for _ in range(n_steps):
+        grads = mse_grad(params, x, y)
+        params = {k: params[k] - learning_rate * grads[k] for k in params}
+    return params
+'''
+
+TRAIN_MLP_ONE_KEY = '''
+def train_mlp(key, x, labels, sizes, epochs, batch_size, learning_rate):
+    # one shuffle key for every epoch: each epoch visits the batches in the same order
+    init_key, shuffle_key = jax.random.split(key)
+    params = init_mlp(init_key, sizes)
+    x, labels = jnp.asarray(x, jnp.float32), jnp.asarray(labels, jnp.int32)
+    batch_size = min(batch_size, x.shape[0])
+    for _ in range(epochs):
+        params, _ = _train_epoch(params, shuffle_key, x, labels, learning_rate, batch_size)
+    return params
+'''
+
+VMAP_WITHOUT_IN_AXES = '''
+batched_predict = jax.vmap(predict)  # in_axes missing: params is mapped too
+per_example_grads = jax.vmap(jax.grad(_squared_error))  # the same slip around jax.grad
+'''
+
 # ---- more ways of writing the timed functions, correct or slow, for the speed calibration
 # (benchmarks/calibrate_speed.py races each through the real sandbox)
 
@@ -493,6 +522,21 @@ CASES: tuple[Case, ...] = (
     case("train_step_numpy_inside_jit", "06_deep_learning_jax", TRAIN_STEP_NUMPY_INSIDE,
          lose={"train_step", "train_mlp"}, keep={"init_mlp", "mlp_forward", "cross_entropy"},
          why="np.asarray of a traced loss inside jit: fails to trace (train_mlp calls it too)"),
+    # -- what the task text asks is what is checked, with the message the usual slip deserves
+    case("fit_linear_python_loop", "03_jax_grad", FIT_LINEAR_PYTHON_LOOP,
+         lose={"fit_linear"}, keep={"mse_loss", "mse_grad"},
+         messages=(("fit_linear", "fit_linear is not jit-compiled: the loop runs in Python"),),
+         why="a Python loop, no jit: the values are right, the fori_loop inside jax.jit that the task "
+             "asks for is not there"),
+    case("train_mlp_one_key_for_every_epoch", "06_deep_learning_jax", TRAIN_MLP_ONE_KEY,
+         lose={"train_mlp"}, keep={"init_mlp", "mlp_forward", "cross_entropy", "train_step"},
+         messages=(("train_mlp", "a key reused across epochs shuffles every epoch the same way"),),
+         why="one shuffle key reused for every epoch: trains well, but the task asks for a new key each epoch"),
+    case("vmap_without_in_axes", "04_jax_vmap", VMAP_WITHOUT_IN_AXES,
+         lose={"batched_predict", "per_example_grads"}, keep={"predict"},
+         messages=(("batched_predict", "jax.vmap maps EVERY argument along axis 0"),
+                   ("per_example_grads", "jax.vmap maps EVERY argument along axis 0")),
+         why="jax.vmap(predict) and jax.vmap(jax.grad(loss)) without in_axes map params too"),
     # -- correct and compiled, but slow where it matters: only the GPU speed tests can tell
     case("simulate_pure_callback_each_step", "05_heat_equation_jax", SIMULATE_PURE_CALLBACK,
          keep={"heat_step", "simulate"}, gpu_only_lose={"simulate"},
