@@ -284,7 +284,9 @@ print("mse_loss: all visible checks passed")
 # ### Exercise 2 · `mse_grad`
 #
 # Define `mse_grad`, the gradient of `mse_loss` with respect to its first argument,
-# `params`, using `jax.grad`. Called as `mse_grad(params, x, y)`, it returns a dict of float32
+# `params`: `jax.grad(mse_loss)` is the whole answer. (The graders compare its values with the
+# exact gradient, so they cannot tell how you got it; `jax.grad` is what spares you the
+# algebra below.) Called as `mse_grad(params, x, y)`, it returns a dict of float32
 # JAX arrays with the keys and shapes of `params`: `{"w": dL/dw of shape (d,), "b": dL/db of
 # shape ()}`.
 #

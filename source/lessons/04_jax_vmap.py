@@ -208,9 +208,10 @@ print("predict: all visible checks passed")
 # ### Exercise 2 · `batched_predict(params, xs)`
 #
 # Predict a whole batch: `xs` has shape `(n, d)`, the result is a float32 array of shape
-# `(n,)`, and entry `i` equals `predict(params, xs[i])`. Build it from your `predict` with
-# `jax.vmap`, with no Python loop over the examples: which argument is mapped, and which is
-# shared by every example? There is no need to rewrite the maths for a batch.
+# `(n,)`, and entry `i` equals `predict(params, xs[i])`. `jax.vmap` of your `predict` gives it
+# in one line: which argument is mapped, and which is shared by every example? The graders
+# check the values and that no loop runs over the examples (no Python loop, no `lax.map` or
+# `scan`); there is no need to rewrite the maths for a batch.
 #
 # On a GPU part of its points are for speed (the table at the top says how many): it races a
 # Python loop over your jitted `predict`.
