@@ -207,7 +207,9 @@ PARTS: tuple[Part, ...] = (
     )),
 )
 
+ASSIGNMENT_ID = "workshop3"  # SPEC.md: nbgrader's assignment id (source/workshop3, release/workshop3)
 ASSIGNMENT_POINTS = 100
+HIDDEN_CELL_PREFIX = "hidden_"  # the nbgrader grade_id (and cell id) of a hidden test cell: hidden_<test>
 STEMS = tuple(p.stem for p in PARTS)
 BY_STEM = {p.stem: p for p in PARTS}
 GRADED_NAMES = {p.stem: tuple(ex.name for ex in p.exercises) for p in PARTS}
@@ -228,6 +230,11 @@ def test(name: str) -> Test:
         return _TESTS[name][2]
     except KeyError:
         raise KeyError(f"{name!r} is not a test of the assignment table (autograder/assignment.py)") from None
+
+
+def hidden_cell_id(name: str) -> str:
+    """The grade_id of the hidden cell that runs grader test ``name`` (nbgrader's gradebook keys)."""
+    return HIDDEN_CELL_PREFIX + name
 
 
 def exercise_of(name: str) -> str:

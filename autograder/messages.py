@@ -22,9 +22,7 @@ _CAUSES = (
                                 "float()/int() of it, a shape from it): use jnp.where, keep it an array"),
     ("TracerIntegerConversionError", "a traced array was used as a Python int (range(n), an index "
                                      "or a shape): use jax.lax.fori_loop or pass it as a static argument"),
-    ("NonConcreteBooleanIndexError", "boolean-mask indexing x[mask] has a data-dependent shape under "
-                                     "jit: use jnp.where(mask, x, 0)"),
-    ("BooleanIndex", "boolean-mask indexing x[mask] has a data-dependent shape under jit: use "
+    ("BooleanIndex",  # NonConcreteBooleanIndexError and the other boolean-mask errors "boolean-mask indexing x[mask] has a data-dependent shape under jit: use "
                      "jnp.where(mask, x, 0)"),
     ("vmap got inconsistent sizes", "jax.vmap maps EVERY argument along axis 0 unless in_axes says "
                                     "otherwise, so params is being mapped too: keep it fixed with "
@@ -94,6 +92,22 @@ def defining_cells(sources: list[str], name: str) -> list[int]:
     written = re.compile(rf"^(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b|^{re.escape(name)}\s*(?::[^=]*)?=(?!=)", re.M)
     return [i for i, (src, body) in enumerate(zip(sources, _parsed(sources)))
             if any(name in _bound_names(n) for n in body) or (not body and written.search(src))]
+
+
+def why_undefined(name: str, sources: list[str], runs: dict, before: int | None = None) -> str:
+    """Why ``name`` is not defined, naming the cell that should have defined it when that cell did
+    not run cleanly. ``runs``: code-cell index -> its ``CellRun``; ``before``: only cells above
+    this one count (a visible check's own cell), else the whole notebook."""
+    cells = [i for i in defining_cells(sources, name) if before is None or i < before]
+    broken = [runs[i] for i in cells if i in runs and runs[i].status != "ok"]
+    if broken:
+        c = broken[-1]
+        return (f"code cell {c.index + 1}, which defines it, did not run cleanly ({c.status}: {c.message}); "
+                "fix that cell and run the notebook top to bottom")
+    if not cells:
+        where = "above the check" if before is not None else "of the notebook"
+        return f"no cell {where} defines it; keep the name exactly `{name}`"
+    return f"run the notebook top to bottom and keep the name exactly `{name}`"
 
 
 def _globals_read(node) -> set[str]:

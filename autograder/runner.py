@@ -135,9 +135,9 @@ def grade(notebook: Path, stem: str, seed: int | None = None, limits: Limits | N
         # A grader module that does not import or collect must never read as "0 of 0 points".
         raise RuntimeError(f"the graders for {stem} did not run (pytest exit {int(code)})")
     ran = {collector.tests[n]["name"] for n in collector.order}
-    if ran != {t.name for t in assignment.part(stem).tests}:
-        raise RuntimeError(f"the graders for {stem} do not match the assignment table: "
-                           f"{sorted(ran ^ {t.name for t in assignment.part(stem).tests})}")
+    table = {t.name for t in assignment.part(stem).tests}
+    if ran != table:
+        raise RuntimeError(f"the graders for {stem} do not match the assignment table: {sorted(ran ^ table)}")
     # A point is earned only by a correct value, speed only by the program asked for.
     tests = assignment.credit_rule([collector.tests[n] for n in collector.order])
     return {
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stem")
     parser.add_argument("out", type=Path)
     parser.add_argument("--mode", choices=("grade", "check"), default="grade")
-    parser.add_argument("--isolation", choices=("auto", "namespaces", "none"), default="auto")
+    parser.add_argument("--isolation", choices=isolation.MODES, default="auto")
     args = parser.parse_args(argv)
     protect_this_process()
     limits = Limits(isolation=args.isolation)

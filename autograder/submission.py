@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import thresholds
-from .messages import defining_cells, explain, rebinding_note
+from .messages import explain, rebinding_note, why_undefined
 from .sandbox import wire, worker
 from .sandbox.channel import WorkerLost
 from .sandbox.notebook_run import CellRun, Limits, NotebookRun, code_cells_of
@@ -183,15 +183,9 @@ class Submission:
     def _why_undefined(self, name: str) -> str:
         """Which cell should have defined ``name`` and what happened to it, when we know."""
         run = getattr(self._transport, "run", None)  # in-process grading has no cell record
-        if run is not None:
-            for index in defining_cells(run.code_cells, name):
-                cell = next((c for c in run.cells if c.index == index), None)
-                if cell is not None and cell.status != "ok":
-                    return (f"code cell {index + 1}, which defines it, did not run cleanly "
-                            f"({cell.status}: {cell.message}); fix that cell and run the notebook top to bottom")
-            if not defining_cells(run.code_cells, name):
-                return f"no cell of the notebook defines it; keep the name exactly `{name}`"
-        return f"run the notebook top to bottom and keep the name exactly `{name}`"
+        if run is None:
+            return f"run the notebook top to bottom and keep the name exactly `{name}`"
+        return why_undefined(name, run.code_cells, {c.index: c for c in run.cells})
 
     # ---- requests
     def _request(self, req: dict, what: str) -> dict:

@@ -18,8 +18,8 @@ import nbformat
 
 from . import assignment
 from .command.inputs import UnreadableNotebook
-from .sandbox.notebook_run import CellRun, Limits, NotebookRun
-from .messages import defining_cells, explain
+from .sandbox.notebook_run import CellRun, Limits, NotebookRun, unclean_cell_records
+from .messages import defining_cells, explain, why_undefined
 
 KIND = "visible-checks"
 SUFFIX = "_visible"
@@ -72,18 +72,6 @@ def find_checks(path: Path, stem: str) -> tuple[list[str], dict[str, list[int]]]
 
 # ---- what a check cell's outcome means, in words that name the likely bug
 
-def _why_undefined(name: str, sources: list[str], runs: dict[int, CellRun], before: int) -> str:
-    cells = [i for i in defining_cells(sources, name) if i < before]
-    broken = [runs[i] for i in cells if i in runs and runs[i].status != "ok"]
-    if broken:
-        c = broken[-1]
-        return (f"code cell {c.index + 1}, which defines it, did not run cleanly ({c.status}: {c.message}); "
-                "fix that cell and run the notebook top to bottom")
-    if not cells:
-        return f"no cell above the check defines it; keep the name exactly `{name}`"
-    return f"run the notebook top to bottom and keep the name exactly `{name}`"
-
-
 def _failure(exercise: str, run: CellRun, sources: list[str], runs: dict[int, CellRun],
              limits: Limits) -> str:
     where = f"code cell {run.index + 1}"
@@ -108,7 +96,7 @@ def _failure(exercise: str, run: CellRun, sources: list[str], runs: dict[int, Ce
     undefined = re.match(r"name '(\w+)' is not defined", evalue) if ename == "NameError" else None
     if undefined:
         name = undefined.group(1)
-        return f"{name} is not defined: {_why_undefined(name, sources, runs, run.index)}"
+        return f"{name} is not defined: {why_undefined(name, sources, runs, before=run.index)}"
     return f"{explain(run.message)} (raised while the check ran, {where}: in your code or a cell it uses)"
 
 
@@ -136,18 +124,14 @@ def check(notebook: Path, stem: str, limits: Limits | None = None) -> dict:
         else:
             entry.update(status="passed", score=1.0)
         tests.append(entry)
-    result = {
+    return {
         "notebook": str(notebook),
         "score": sum(t["score"] for t in tests),
         "max_score": sum(t["max_score"] for t in tests),
         "tests": tests,
         # SPEC.md's cells: every code cell that did not run cleanly, check cells included.
-        "cells": [{"index": c.index, "status": c.status, "message": c.message}
-                  for c in sandbox.cells if c.status != "ok"],
+        "cells": unclean_cell_records(sandbox.cells),
         "kind": KIND,  # the reports say: visible checks only, not the grade
         "check_cells": sorted(i for indices in checks.values() for i in indices),
+        "isolation": sandbox.isolation.as_json(),  # SPEC.md: where the kernel ran (sandbox/isolation.py)
     }
-    isolation = getattr(sandbox, "isolation", None)  # SPEC.md: where the kernel ran (sandbox/isolation.py)
-    if hasattr(isolation, "as_json"):
-        result["isolation"] = isolation.as_json()
-    return result

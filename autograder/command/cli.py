@@ -23,14 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..sandbox.isolation import IsolationUnavailable, resolve
+from ..sandbox.isolation import MODES, IsolationUnavailable, resolve
 from ..sandbox.notebook_run import protect_this_process
 from .inputs import UnreadableNotebook, check_notebook, stem_of
 from .shards import parse_shard, shard_of
 from .report import github_report, isolation_note, text_report
 
 GRADE_TIMEOUT_S = 20 * 60  # one notebook, kernel restarts included
-ISOLATION_MODES = ("auto", "namespaces", "none")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,14 +37,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _notebook_arguments(p: argparse.ArgumentParser, verb: str, github: str) -> None:
+def _notebook_arguments(p: argparse.ArgumentParser, verb: str) -> None:
     """What grade and check both take: the notebooks and how to run and report them."""
     p.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     p.add_argument("--json", type=Path, metavar="FILE", help="write results (Gradescope/otter shape)")
     p.add_argument("--as", dest="as_stem", metavar="STEM", help="which part a single notebook is")
-    p.add_argument("--github", action="store_true", help=github)
+    p.add_argument("--github", action="store_true",
+                   help="GitHub Actions: step summary, annotations and the Classroom reporter's notices")
     p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help=f"notebooks {verb} at once")
-    p.add_argument("--isolation", choices=ISOLATION_MODES, default="auto",
+    p.add_argument("--isolation", choices=MODES, default="auto",
                    help="where the student's kernel runs: its own mount, PID and network namespaces "
                         "(namespaces), without them (none), or namespaces where the system allows (auto)")
 
@@ -54,11 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m autograder")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     g = sub.add_parser("grade", help="grade student notebooks with the hidden graders")
-    _notebook_arguments(g, "graded", "GitHub Actions: step summary, annotations and the Classroom reporter's notices")
+    _notebook_arguments(g, "graded")
     g.add_argument("--shard", type=parse_shard, metavar="I/N",
                    help="grade only the I-th of N equal slices of the sorted notebooks (Slurm arrays, CI matrices)")
     c = sub.add_parser("check", help="run the notebooks' visible checks in the sandbox (a student's feedback)")
-    _notebook_arguments(c, "checked", "GitHub Actions: step summary, annotations and the Classroom reporter's notices")
+    _notebook_arguments(c, "checked")
     m = sub.add_parser("merge", help="merge the --json results of shards into grades.csv and the gradebook")
     m.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
     m.add_argument("--csv", type=Path, required=True, metavar="FILE", help="grades.csv to write")
@@ -139,8 +139,9 @@ def grade_command(args, mode: str = "grade") -> int:
 
     ordered = [results[i] for i in sorted(results)]
     print(text_report(ordered))
-    if isolation_note(ordered):
-        print(isolation_note(ordered))
+    note = isolation_note(ordered)
+    if note:
+        print(note)
     if args.json:
         payload = ordered[0] if len(jobs) == 1 and not getattr(args, "shard", None) and ordered else ordered
         args.json.write_text(json.dumps(payload, indent=1))

@@ -32,8 +32,8 @@ import warnings
 from pathlib import Path
 
 from .. import assignment
+from ..assignment import ASSIGNMENT_ID, hidden_cell_id
 
-ASSIGNMENT_ID = "workshop3"  # SPEC.md: nbgrader assignment id
 FIXED_COLUMNS = ("student", "notebook", "score", "max_score", "skipped")
 RESULT_KEYS = ("notebook", "score", "max_score", "tests")
 TEST_KEYS = ("name", "score", "max_score", "status")
@@ -112,7 +112,8 @@ def _exercise_points(result: dict) -> dict[str, float]:
     return points
 
 
-def _skipped_points(result: dict) -> float:
+def skipped_points(result: dict) -> float:
+    """The points of a result's skipped tests: not measured there (speed on a CPU)."""
     return float(sum(assignment.test(t["name"]).points for t in result["tests"] if t["status"] == "skipped"))
 
 
@@ -125,7 +126,7 @@ def csv_rows(merged: dict[tuple[str, str], dict]) -> tuple[list[str], list[dict]
     for student, stem in sorted(merged, key=lambda k: (k[0], order[k[1]])):
         result = merged[(student, stem)]
         row = {"student": student, "notebook": stem, "score": f"{float(result['score']):g}",
-               "max_score": f"{float(result['max_score']):g}", "skipped": f"{_skipped_points(result):g}"}
+               "max_score": f"{float(result['max_score']):g}", "skipped": f"{skipped_points(result):g}"}
         row.update({ex: f"{pts:g}" for ex, pts in _exercise_points(result).items()})
         rows.append(row)
     return [*FIXED_COLUMNS, *exercises], rows
@@ -187,9 +188,9 @@ def write_gradebook(url: str, merged: dict[tuple[str, str], dict], course: str) 
                 raise BadMerge(f"{url}: {ASSIGNMENT_ID} has no notebook {stem} in the gradebook; run "
                                f"`nbgrader generate_assignment {ASSIGNMENT_ID} --force` with every part") from None
             cells = {c.name for c in notebook.grade_cells}
-            missing = [t["name"] for t in result["tests"] if f"hidden_{t['name']}" not in cells]
+            missing = [t["name"] for t in result["tests"] if hidden_cell_id(t["name"]) not in cells]
             if missing:
-                raise BadMerge(f"{url}: {stem} in the gradebook lacks the hidden cell hidden_{missing[0]}; "
+                raise BadMerge(f"{url}: {stem} in the gradebook lacks the hidden cell {hidden_cell_id(missing[0])}; "
                                "regenerate the assignment from the current source/")
         for (student, stem), result in merged.items():
             gb.update_or_create_student(student)
@@ -198,7 +199,7 @@ def write_gradebook(url: str, merged: dict[tuple[str, str], dict], course: str) 
             except MissingEntry:
                 gb.add_submission(ASSIGNMENT_ID, student)
             for t in result["tests"]:
-                grade = gb.find_grade(f"hidden_{t['name']}", stem, ASSIGNMENT_ID, student)
+                grade = gb.find_grade(hidden_cell_id(t["name"]), stem, ASSIGNMENT_ID, student)
                 # skipped (speed not measured here) earns 0, never points nobody measured
                 grade.auto_score = float(t["score"]) if t["status"] != "skipped" else 0.0
                 grade.needs_manual_grade = False
@@ -215,13 +216,8 @@ def merge_command(args) -> int:
         if not merged:
             raise BadMerge(f"{', '.join(map(str, args.results))}: no graded notebook in these files; "
                            "check that the shards' grading finished")
-        course = course_id() if args.gradebook else None
-    except BadMerge as bad:
-        print(f"python -m autograder merge: error: {bad}", file=sys.stderr)
-        return 2
-    try:
         if args.gradebook:
-            count = write_gradebook(args.gradebook, merged, course)
+            count = write_gradebook(args.gradebook, merged, course_id())
             print(f"gradebook {args.gradebook}: {count} grades of {len(merged)} notebooks", file=sys.stderr)
     except BadMerge as bad:
         print(f"python -m autograder merge: error: {bad}", file=sys.stderr)

@@ -5,7 +5,7 @@ import secrets
 import numpy as np
 import pytest
 
-from autograder.sandbox.notebook_run import Limits
+from autograder.sandbox.notebook_run import Limits, unclean_cell_records
 from autograder.submission import Submission
 
 
@@ -26,8 +26,7 @@ def submission(request):
     sub = Submission.from_notebook(request.config.getoption("--notebook"), limits)
     yield sub
     # What the report says about the notebook's own cells (autograder.runner reads it back).
-    request.config.autograder_cells = [{"index": c.index, "status": c.status, "message": c.message}
-                                       for c in sub.cells if c.status != "ok"]
+    request.config.autograder_cells = unclean_cell_records(sub.cells)
     request.config.autograder_timings = sub.timings
     sub.close()
 

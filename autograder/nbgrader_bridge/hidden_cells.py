@@ -60,10 +60,9 @@ def check(stem: str, test_name: str, user_ns: dict | None = None, seed: int | No
             f"on a GPU; grade on a GPU machine to award these {entry.points} points (README, 'Grading on a GPU')")
     # The credit rule, as the command line applies it: a structure test that fails says why
     # itself, one that passes earns nothing while a prerequisite failed; a speed test is not
-    # timed at all while a prerequisite failed.
-    failure = None if entry.speed else _failure(stem, test_name, sub, device, seed)
-    if failure is not None:
-        raise AssertionError(failure)
+    # timed at all while a prerequisite failed (so it runs after them).
+    if not entry.speed:
+        _raise_if_fails(stem, test_name, sub, device, seed)
     exercise = assignment.exercise_of(test_name)
     for needed in assignment.prerequisites(test_name):
         key = (id(ns), needed.name, id(ns.get(exercise)))
@@ -72,7 +71,12 @@ def check(stem: str, test_name: str, user_ns: dict | None = None, seed: int | No
         if _RESULTS[key] is not None:
             raise AssertionError(assignment.withheld(test_name, {needed.name: {
                 "status": "failed", "output": _RESULTS[key]}}))
-    failure = _failure(stem, test_name, sub, device, seed) if entry.speed else None
+    if entry.speed:
+        _raise_if_fails(stem, test_name, sub, device, seed)
+
+
+def _raise_if_fails(stem: str, test_name: str, sub: Submission, device: dict, seed: int | None) -> None:
+    failure = _failure(stem, test_name, sub, device, seed)
     if failure is not None:
         raise AssertionError(failure)
 

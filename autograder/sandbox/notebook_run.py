@@ -55,6 +55,11 @@ class CellRun:
     message: str = ""
 
 
+def unclean_cell_records(cells: list[CellRun]) -> list[dict]:
+    """SPEC.md's ``cells``: the code cells that did not run cleanly, as plain records."""
+    return [{"index": c.index, "status": c.status, "message": c.message} for c in cells if c.status != "ok"]
+
+
 class _SandboxKernelManager(AsyncKernelManager):
     """An IPython kernel started through ``sandbox/kernel.py`` (limits, hidden imports), in the
     jail of ``sandbox/isolation.py`` when isolation is on, talking over Unix sockets (Jupyter's

@@ -12,11 +12,11 @@ It must stay self-contained: the standard library, numpy and jax only.
 """
 
 import importlib
-import math
 import socket
 import sys
 import time
 import traceback
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -245,7 +245,7 @@ class Worker:
 
     def _jit_mode(self, spec):
         """jax.disable_jit() for a baseline that runs a function op by op, else nothing."""
-        return self._jax.disable_jit() if spec.get("disable_jit") else _NoContext()
+        return self._jax.disable_jit() if spec.get("disable_jit") else nullcontext()
 
     def handle(self, req):
         op = getattr(self, "op_" + req.get("op", ""), None)
@@ -320,14 +320,4 @@ class _Missing:
     pass
 
 
-class _NoContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 _MISSING = _Missing()
-# Keep math referenced so the snapshot sees it imported.
-_ = math
