@@ -48,7 +48,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 LANGUAGE_INFO = {"name": "python"}
 # What a cell is unless its nbgrader metadata says otherwise: read-only prose or example code.
 LOCKED = {"grade": False, "locked": True, "schema_version": 3, "solution": False}
-GENERATED = "hidden_"  # grade_id prefix of the hidden cells the build makes
+GENERATED = assignment.HIDDEN_CELL_PREFIX  # grade_id prefix of the hidden cells the build makes
 OVERVIEW = "grading_overview"  # grade_id of the generated opening cell
 STUDENT_COMMAND = "python -m autograder check {stem}.ipynb"
 TEACHERS_COMMAND = "python -m autograder grade"
@@ -95,7 +95,7 @@ def hidden_cell(stem: str, test: assignment.Test):
               "from autograder.nbgrader_bridge import check as check_hidden\n"
               f'check_hidden("{stem}", "{test.name}")\n'
               "### END HIDDEN TESTS")
-    meta = {**LOCKED, "grade": True, "grade_id": f"{GENERATED}{test.name}", "points": test.points}
+    meta = {**LOCKED, "grade": True, "grade_id": assignment.hidden_cell_id(test.name), "points": test.points}
     return _cell("code", source, meta)
 
 
@@ -237,16 +237,18 @@ def answers_text(stem: str, nb) -> str:
     """solutions/answers/<module>.py for a built notebook."""
     name = f"source/lessons/{stem}.py"
     solutions = [c for c in nb.cells if c.metadata["nbgrader"]["solution"]]
-    given = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c not in solutions)
-    needed = lesson_answers.imports_used(lesson_answers.answer_code(solutions))
+    given = "\n".join(c.source for c in nb.cells
+                      if c.cell_type == "code" and not c.metadata["nbgrader"]["solution"])
+    code = lesson_answers.answer_code(solutions)
+    needed = lesson_answers.imports_used(code)
     missing = [line for line in needed if line and line not in given]
     if missing:  # a student's notebook must import what the solution uses
         raise SystemExit(f"{name}: the solutions need {missing}; add them to the set-up cell")
-    return lesson_answers.answers_module(stem, name, solutions)
+    return lesson_answers.answers_module(stem, name, code, needed)
 
 
 def answers_path(stem: str) -> Path:
-    return ANSWERS / f"{answers.answer_module_name(stem).rsplit('.', 1)[1]}.py"
+    return ANSWERS / f"{answers.file_stem(stem)}.py"
 
 
 def build(stem: str) -> list[Path]:

@@ -55,9 +55,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.assignment import STEMS  # the table only: no JAX, so provisioning stays light
+from autograder.assignment import ASSIGNMENT_ID, STEMS  # the table only: no JAX, so provisioning stays light
 
-ASSIGNMENT = "workshop3"  # SPEC.md: nbgrader's assignment id
 EXIT_USAGE, EXIT_RATE_LIMITED = 2, 75  # 75: EX_TEMPFAIL, "try again later"
 REPO_COLUMNS = ("student", "github", "repo", "url", "status", "message")
 COLLECT_COLUMNS = ("student", "github", "repo", "deadline", "sha", "pushed_at", "notebooks", "status", "message")
@@ -96,10 +95,12 @@ def _is_rate_limit(stderr: str) -> bool:
 # the one way to GitHub
 @dataclass
 class Gh:
-    """Runs ``gh``; prints every call; with ``dry_run`` sends only those that change nothing."""
+    """Runs ``gh``; prints every call; with ``dry_run`` sends only those that change nothing.
+
+    ``executable`` is ``$GH`` when that is set (read when the Gh is made), else ``gh``."""
 
     dry_run: bool = False
-    executable: str = "gh"
+    executable: str = field(default_factory=lambda: os.environ.get("GH", "gh"))
     out: object = field(default=sys.stdout)
 
     def __call__(self, *args: str, changes: bool = False, stdin: str | None = None, binary: bool = False):
@@ -257,7 +258,7 @@ def create(gh: Gh, roster: list[Student], org: str, template: str, prefix: str, 
                     _say(f"{s.student}: {repo} already exists (private): reused, not created again")
                 else:
                     gh("repo", "create", repo, "--private", "--template", template,
-                       "--description", f"{ASSIGNMENT} for {s.github}", changes=True)
+                       "--description", f"{ASSIGNMENT_ID} for {s.github}", changes=True)
                 save(s, repo=repo, url=url, status="created", message="")
             gh("api", "-X", "PUT", f"repos/{repo}/collaborators/{s.github}", "-f", "permission=push", changes=True)
             save(s, repo=repo, url=url, status="invited", message="")
@@ -379,7 +380,7 @@ def collect(gh: Gh, repos: list[dict], course: Path, deadline: dt.datetime | Non
             continue
         if gh.dry_run:
             _say(f"{r['student']}: would collect {repo}@{sha[:12]} (pushed {pushed}) "
-                 f"into {course / 'submitted' / r['student'] / ASSIGNMENT}")
+                 f"into {course / 'submitted' / r['student'] / ASSIGNMENT_ID}")
             counts["collected"] += 1
             continue
         try:
@@ -388,7 +389,7 @@ def collect(gh: Gh, repos: list[dict], course: Path, deadline: dt.datetime | Non
             _say(f"{r['student']}: the tarball of {repo}@{sha[:12]} is unreadable ({err}); rerun to try again")
             save(r, sha=sha, pushed_at=pushed, notebooks="", status="error", message="unreadable tarball")
             continue
-        folder = course / "submitted" / r["student"] / ASSIGNMENT
+        folder = course / "submitted" / r["student"] / ASSIGNMENT_ID
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.ipynb"):  # a notebook deleted since an earlier collection goes too
             if old.stem not in notebooks:
@@ -397,11 +398,10 @@ def collect(gh: Gh, repos: list[dict], course: Path, deadline: dt.datetime | Non
             (folder / f"{stem}.ipynb").write_bytes(data)
         # nbgrader reads the submission time from here (late penalties)
         (folder / "timestamp.txt").write_text(pushed.replace("T", " ").replace("Z", " UTC") + "\n")
-        missing = [s for s in stems if s not in notebooks]
-        message = f"missing {', '.join(s + '.ipynb' for s in missing)}" if missing else ""
+        missing = ", ".join(f"{s}.ipynb" for s in stems if s not in notebooks)
+        message = f"missing {missing}" if missing else ""
         if missing:
-            _say(f"{r['student']}: {repo}@{sha[:12]} has no {', '.join(s + '.ipynb' for s in missing)} "
-                 "(kept the names of the starter?)")
+            _say(f"{r['student']}: {repo}@{sha[:12]} has no {missing} (kept the names of the starter?)")
         save(r, sha=sha, pushed_at=pushed, notebooks=";".join(sorted(notebooks)), status="collected",
              message=message)
         counts["collected"] += 1
@@ -419,7 +419,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--roster", type=Path, required=True, help="CSV with a 'github' (and 'student') column")
     c.add_argument("--org", required=True, help="the organisation that owns the repositories")
     c.add_argument("--template", required=True, metavar="ORG/REPO", help="the starter: a template repository")
-    c.add_argument("--prefix", default=f"{ASSIGNMENT}-", help="repository name prefix (default: %(default)s)")
+    c.add_argument("--prefix", default=f"{ASSIGNMENT_ID}-", help="repository name prefix (default: %(default)s)")
     c.add_argument("--out", type=Path, required=True, help="repos.csv: written and read back on a rerun")
     c.add_argument("--dry-run", action="store_true", help="print every call; send none that changes anything")
     k = sub.add_parser("collect", help="every repository at the deadline into nbgrader's submitted/")
@@ -439,7 +439,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    gh = Gh(dry_run=args.dry_run, executable=os.environ.get("GH", "gh"))
+    gh = Gh(dry_run=args.dry_run)
     try:
         if args.command == "create":
             return create(gh, read_roster(args.roster), args.org, args.template, args.prefix, args.out)

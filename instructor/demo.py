@@ -43,16 +43,14 @@ import time
 from pathlib import Path
 
 from nbgrader.api import Gradebook
-from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import assignment
-from autograder.assignment import STEMS
-from instructor import samples as SAMPLES_MODULE
+from autograder.assignment import ASSIGNMENT_ID, STEMS
+from autograder.command.merge import course_id  # demo.course_id too: the tests call it
+from instructor import samples
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = vars(SAMPLES_MODULE)
-ASSIGNMENT = SAMPLES["ASSIGNMENT"]
-STUDENTS = SAMPLES["STUDENTS"]
+STUDENTS = samples.STUDENTS
 BIN = Path(sys.executable).parent  # nbgrader, and alembic, which nbgrader runs by name
 CLI_JSON = "cli-results.json"
 GRADES_CSV = "grades.csv"
@@ -72,12 +70,6 @@ def _say(message: str) -> None:
 # the course folder
 def db_url(course: Path) -> str:
     return f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
-
-
-def course_id(course: Path) -> str:
-    """The course id nbgrader_config.py sets (the gradebook keys everything by it)."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    return config.CourseDirectory.course_id
 
 
 def jax_cache_env(course: Path) -> dict:
@@ -105,12 +97,12 @@ def build_course(course: Path, stems=STEMS) -> None:
     course = Path(course)
     if course.exists():
         shutil.rmtree(course)
-    (course / "source" / ASSIGNMENT).mkdir(parents=True)
-    (course / "release" / ASSIGNMENT).mkdir(parents=True)
+    (course / "source" / ASSIGNMENT_ID).mkdir(parents=True)
+    (course / "release" / ASSIGNMENT_ID).mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course)
     for stem in stems:
         for folder in ("source", "release"):
-            shutil.copy(REPO / folder / ASSIGNMENT / f"{stem}.ipynb", course / folder / ASSIGNMENT)
+            shutil.copy(REPO / folder / ASSIGNMENT_ID / f"{stem}.ipynb", course / folder / ASSIGNMENT_ID)
 
 
 def nbgrader(course: Path, *args: str, log: Path | None = None, on_line=None, jax_cache: bool = True) -> None:
@@ -134,27 +126,21 @@ def nbgrader(course: Path, *args: str, log: Path | None = None, on_line=None, ja
 def prepare_course(course: Path, stems=STEMS, students=STUDENTS, *, redefine_at: str = "checks") -> None:
     """A fresh course folder with the samples in submitted/ (made from the course's release/)."""
     build_course(course, stems)
-    SAMPLES["write_samples"](Path(course) / "submitted", stems, students, release=Path(course) / "release",
-                             source=Path(course) / "source", redefine_at=redefine_at)
+    samples.write_samples(Path(course) / "submitted", stems, students, release=Path(course) / "release",
+                          source=Path(course) / "source", redefine_at=redefine_at)
 
 
 def register(course: Path, students=STUDENTS) -> None:
     """The gradebook: the assignment (generate_assignment, which rewrites release/) and students."""
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN")
+    nbgrader(course, "generate_assignment", ASSIGNMENT_ID, "--force", "--log-level=WARN")
     for student in students:
         nbgrader(course, "db", "student", "add", student, f"--first-name={student.title()}",
                  "--last-name=Sample", "--log-level=WARN")
 
 
-def setup_course(course: Path, stems=STEMS, students=STUDENTS, *, redefine_at: str = "checks") -> None:
-    """Course folder, samples in submitted/, gradebook with the assignment and the students."""
-    prepare_course(course, stems, students, redefine_at=redefine_at)
-    register(course, students)
-
-
 def submitted_notebooks(course: Path, stems=STEMS, students=STUDENTS) -> list[str]:
     """Paths relative to the course, as the command line is given them and reports them."""
-    return [f"submitted/{student}/{ASSIGNMENT}/{stem}.ipynb" for student in students for stem in stems]
+    return [f"submitted/{student}/{ASSIGNMENT_ID}/{stem}.ipynb" for student in students for stem in stems]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +190,7 @@ def gradebook_scores(course: Path, stems=STEMS, students=STUDENTS) -> dict[tuple
     with Gradebook(db_url(course), course_id(course)) as gb:
         for student in students:
             for stem in stems:
-                nb = gb.find_submission_notebook(stem, ASSIGNMENT, student)
+                nb = gb.find_submission_notebook(stem, ASSIGNMENT_ID, student)
                 out[(student, stem)] = (float(nb.score), float(nb.max_score))
     return out
 
@@ -212,11 +198,11 @@ def gradebook_scores(course: Path, stems=STEMS, students=STUDENTS) -> dict[tuple
 def read_csv(course: Path) -> dict[str, dict]:
     """student_id -> the row ``nbgrader export`` wrote for workshop3."""
     with open(Path(course) / GRADES_CSV, newline="", encoding="utf-8") as fh:
-        return {row["student_id"]: row for row in csv.DictReader(fh) if row["assignment"] == ASSIGNMENT}
+        return {row["student_id"]: row for row in csv.DictReader(fh) if row["assignment"] == ASSIGNMENT_ID}
 
 
 def feedback_path(course: Path, student: str, stem: str) -> Path:
-    return Path(course) / "feedback" / student / ASSIGNMENT / f"{stem}.html"
+    return Path(course) / "feedback" / student / ASSIGNMENT_ID / f"{stem}.html"
 
 
 def progress_printer(started: float):
@@ -244,10 +230,10 @@ def autograde(course: Path, students=STUDENTS, *, nbgrader_jobs: int = 1, jax_ca
     writes are short (SQLite serialises them).
     """
     if nbgrader_jobs <= 1:
-        nbgrader(course, "autograde", ASSIGNMENT, *extra, on_line=on_line, jax_cache=jax_cache)
+        nbgrader(course, "autograde", ASSIGNMENT_ID, *extra, on_line=on_line, jax_cache=jax_cache)
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=nbgrader_jobs) as pool:
-        futures = [pool.submit(nbgrader, course, "autograde", ASSIGNMENT, f"--student={student}", *extra,
+        futures = [pool.submit(nbgrader, course, "autograde", ASSIGNMENT_ID, f"--student={student}", *extra,
                                log=Path(course) / f"nbgrader-autograde-{student}.log", on_line=on_line,
                                jax_cache=jax_cache)
                    for student in sorted(students, key=_weight, reverse=True)]
@@ -317,7 +303,7 @@ def expectation_notes(cli: dict, stems=STEMS, students=STUDENTS, *, redefine_at:
         for stem in stems:
             score, max_score = cli[(student, stem)]
             gpu = max_score == assignment.part(stem).points  # nothing skipped: speed was measured
-            want = SAMPLES["expected_score"](student, stem, redefine_at=redefine_at, gpu=gpu)
+            want = samples.expected_score(student, stem, redefine_at=redefine_at, gpu=gpu)
             if score != want and not gpu:
                 notes.append(f"{student}/{stem}: {_fmt(score)}, designed to score {_fmt(want)}")
     return notes
@@ -340,24 +326,24 @@ def run_demo(out: Path, stems=STEMS, students=STUDENTS, *, jobs: int = 2, nbgrad
     def registering():
         step("nbgrader generate_assignment, nbgrader db student add " + " ".join(students))
         register(out, students)
-        step(f"nbgrader autograde {ASSIGNMENT}" + (f", one run per student, {nbgrader_jobs} at once"
-                                                    if nbgrader_jobs > 1 else ""))
+        step(f"nbgrader autograde {ASSIGNMENT_ID}" + (f", one run per student, {nbgrader_jobs} at once"
+                                                       if nbgrader_jobs > 1 else ""))
 
     nbg, results = grade_both(out, stems, students, jobs=jobs, nbgrader_jobs=nbgrader_jobs, started=started,
                               jax_cache=jax_cache, before_autograde=registering)
     cli = cli_scores(results)
-    step(f"nbgrader generate_feedback {ASSIGNMENT}")
-    nbgrader(out, "generate_feedback", ASSIGNMENT, "--log-level=WARN")
+    step(f"nbgrader generate_feedback {ASSIGNMENT_ID}")
+    nbgrader(out, "generate_feedback", ASSIGNMENT_ID, "--log-level=WARN")
     step(f"nbgrader export --to {GRADES_CSV}")
     nbgrader(out, "export", f"--to={out / GRADES_CSV}", "--log-level=WARN")
     step("done")
 
     table, differ = gradebook_table(nbg, cli, stems, students)
-    _say("\nGradebook (" + ASSIGNMENT + ")\n" + table)
+    _say("\nGradebook (" + ASSIGNMENT_ID + ")\n" + table)
     csv_rows = read_csv(out)
     _say("\nnbgrader export: " + ", ".join(f"{s} {_fmt(float(csv_rows[s]['score']))}/{_fmt(float(csv_rows[s]['max_score']))}"
                                            for s in students))
-    _say(f"\nfeedback (HTML): {out / 'feedback'}/<student>/{ASSIGNMENT}/<notebook>.html, e.g.\n"
+    _say(f"\nfeedback (HTML): {out / 'feedback'}/<student>/{ASSIGNMENT_ID}/<notebook>.html, e.g.\n"
          f"  {feedback_path(out, students[-1], stems[0])}")
     _say(f"grades (CSV):    {out / GRADES_CSV}")
     _say(f"CLI results:     {out / CLI_JSON}")
@@ -383,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2, help="notebooks the CLI grades at once (default 2)")
     parser.add_argument("--nbgrader-jobs", type=int, default=2,
                         help="nbgrader autograde runs at once, one per student (default 2; 1: one run for all)")
-    parser.add_argument("--redefine-at", choices=SAMPLES["REDEFINE_AT"], default="checks",
+    parser.add_argument("--redefine-at", choices=samples.REDEFINE_AT, default="checks",
                         help="where mallory's wrong redefinition goes; 'end' shows where the two graders part")
     parser.add_argument("--no-jax-cache", dest="jax_cache", action="store_false",
                         help="compile every program in every kernel (no shared JAX compilation cache)")

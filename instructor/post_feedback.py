@@ -25,13 +25,13 @@ a rerun (after a rate limit stopped one, exit status 75) skips commits posted be
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
 
 from autograder import assignment
 from autograder.command.merge import collect as collect_results
+from autograder.command.merge import skipped_points
 from instructor.classroom import COLLECT_COLUMNS, EXIT_USAGE, Gh, GhError, Stop, read_rows, write_rows
 
 POSTED_COLUMNS = ("student", "repo", "sha", "state", "description")
@@ -75,8 +75,7 @@ def feedback(student: dict, results: dict[str, dict], stems=assignment.STEMS) ->
     graded = [s for s in stems if s in results]
     score = sum(float(results[s]["score"]) for s in graded)
     top = sum(float(results[s]["max_score"]) for s in graded)
-    speed = [(s, t) for s in graded for t in results[s]["tests"] if t["status"] == "skipped"]
-    speed_points = sum(assignment.test(t["name"]).points for _, t in speed)
+    speed_points = sum(skipped_points(results[s]) for s in graded)
 
     if broken:
         state = "error"
@@ -167,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         by_student: dict[str, dict[str, dict]] = {}
         for (student, stem), result in collect_results(args.results).items():
             by_student.setdefault(student, {})[stem] = result
-        gh = Gh(dry_run=args.dry_run, executable=os.environ.get("GH", "gh"))
+        gh = Gh(dry_run=args.dry_run)
         return post(gh, collected, by_student, args.context, args.out or args.collected.with_name("posted.csv"),
                     tuple(args.stems))
     except ValueError as bad:  # BadMerge too: a results file that is not one

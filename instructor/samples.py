@@ -29,12 +29,11 @@ import nbformat
 from nbformat import v4
 
 from autograder import assignment
-from autograder.assignment import STEMS
+from autograder.assignment import ASSIGNMENT_ID, STEMS, hidden_cell_id
+from instructor.lesson_answers import MARKERS, without_markers
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "workshop3"
 STUDENTS = ("alice", "bob", "carol", "mallory")
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 # ---------------------------------------------------------------------------------------------
 # mallory. Her cells must finish fast and leave the kernel alive: nbgrader's kernel has no
@@ -141,7 +140,12 @@ REDEFINE_AT = ("checks", "end")
 # ---------------------------------------------------------------------------------------------
 def solved(source_text: str) -> str:
     """A source solution cell as a student who solved it would leave it: the markers dropped."""
-    return "\n".join(ln for ln in source_text.split("\n") if ln.strip() not in SOLUTION_MARKERS)
+    return "\n".join(without_markers(source_text.split("\n")))
+
+
+def _solved_by_default(student: str, cells: int) -> int:
+    """How many of a notebook's ``cells`` solution cells (from the first) ``student`` solves."""
+    return {"alice": cells, "mallory": cells, "bob": 1, "carol": 0}[student]
 
 
 def _solution_ids(nb) -> list[str]:
@@ -149,7 +153,7 @@ def _solution_ids(nb) -> list[str]:
 
 
 def _first_check_index(nb, stem: str, exercise: str) -> int:
-    names = {f"hidden_{t.name}" for t in assignment.part(stem).tests if t.exercise == exercise}
+    names = {hidden_cell_id(t.name) for t in assignment.part(stem).tests if t.exercise == exercise}
     for i, cell in enumerate(nb.cells):
         if cell.get("id") in names:
             return i
@@ -167,15 +171,15 @@ def sample_notebook(stem: str, student: str, *, release: Path, source: Path, sol
         raise ValueError(f"unknown sample student {student!r}; one of {', '.join(STUDENTS)}")
     if redefine_at not in REDEFINE_AT:
         raise ValueError(f"redefine_at is one of {REDEFINE_AT}")
-    nb = nbformat.read(release / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
-    answers = {c.id: c.source for c in nbformat.read(source / ASSIGNMENT / f"{stem}.ipynb", as_version=4).cells}
+    nb = nbformat.read(release / ASSIGNMENT_ID / f"{stem}.ipynb", as_version=4)
+    answers = {c.id: c.source for c in nbformat.read(source / ASSIGNMENT_ID / f"{stem}.ipynb", as_version=4).cells}
     ids = _solution_ids(nb)
     if solve is None:
-        solve = {"alice": len(ids), "mallory": len(ids), "bob": 1, "carol": 0}[student]
+        solve = _solved_by_default(student, len(ids))
     to_solve = set(ids[:solve])
     for cell in nb.cells:
         if cell.id in to_solve:
-            if "### BEGIN SOLUTION" not in answers[cell.id]:
+            if MARKERS[0] not in answers[cell.id]:
                 raise LookupError(f"{stem}: source cell {cell.id} has no solution block")
             cell.source = solved(answers[cell.id])
     if student == "mallory":
@@ -196,11 +200,11 @@ def write_samples(submitted: Path, stems=STEMS, students=STUDENTS, *, release: P
     """Write every (student, stem) sample under ``submitted``; return the paths written."""
     written = []
     for student in students:
-        folder = Path(submitted) / student / ASSIGNMENT
+        folder = Path(submitted) / student / ASSIGNMENT_ID
         folder.mkdir(parents=True, exist_ok=True)
         for stem in stems:
             if student == "carol":  # the release, byte for byte
-                text = (release / ASSIGNMENT / f"{stem}.ipynb").read_text(encoding="utf-8")
+                text = (release / ASSIGNMENT_ID / f"{stem}.ipynb").read_text(encoding="utf-8")
             else:
                 text = nbformat.writes(sample_notebook(stem, student, release=release, source=source,
                                                        redefine_at=redefine_at)) + "\n"
@@ -223,7 +227,7 @@ def exercise_points(stem: str, *, speed: bool = False) -> dict[str, int]:
 
 def solution_exercises(stem: str, *, release: Path = REPO / "release") -> list[str]:
     """The exercise each solution cell answers, in order (cell id ``<exercise>_solution``)."""
-    nb = nbformat.read(release / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
+    nb = nbformat.read(release / ASSIGNMENT_ID / f"{stem}.ipynb", as_version=4)
     return [cell_id.removesuffix("_solution") for cell_id in _solution_ids(nb)]
 
 
@@ -238,7 +242,7 @@ def expected_score(student: str, stem: str, *, solve: int | None = None, redefin
     points = exercise_points(stem, speed=gpu)
     order = solution_exercises(stem)
     if solve is None:
-        solve = {"alice": len(order), "mallory": len(order), "bob": 1, "carol": 0}[student]
+        solve = _solved_by_default(student, len(order))
     score = sum(points[ex] for ex in order[:solve])
     if student == "mallory" and not (redefine_at == "end" and grader == "nbgrader"):
         score -= points[REDEFINED[stem][0]]

@@ -30,10 +30,11 @@ from pathlib import Path
 import nbformat
 
 from autograder import assignment
+from autograder.assignment import ASSIGNMENT_ID, HIDDEN_CELL_PREFIX
+from instructor.lesson_answers import MARKERS
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "starter"
-ASSIGNMENT = "workshop3"
 
 # The check command's engine: these modules and every module of autograder/ they import (followed
 # by _engine_files). Everything else of autograder/ stays behind.
@@ -43,8 +44,7 @@ COURSE = ("course/*.py", "course/data/*")
 # Paths no starter may hold (relative, as prefixes) and text no starter file may contain.
 FORBIDDEN_PATHS = ("autograder/graders", "autograder/nbgrader_bridge", "solutions", "source", "tests",
                    "instructor", "benchmarks", "release", "nbgrader_config.py", "gradebook.db")
-FORBIDDEN_TEXT = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-HIDDEN_PREFIX = "hidden_"
+FORBIDDEN_TEXT = (*MARKERS, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
 class StarterError(ValueError):
@@ -53,7 +53,7 @@ class StarterError(ValueError):
 
 def _is_hidden(cell) -> bool:
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-    return grade_id.startswith(HIDDEN_PREFIX) or cell.get("id", "").startswith(HIDDEN_PREFIX)
+    return grade_id.startswith(HIDDEN_CELL_PREFIX) or cell.get("id", "").startswith(HIDDEN_CELL_PREFIX)
 
 
 def _code_in(cell) -> list[str]:
@@ -64,13 +64,18 @@ def _code_in(cell) -> list[str]:
 def student_notebook(stem: str, release: Path = REPO / "release"):
     """The release notebook of ``stem`` as the starter ships it (an nbformat node): unchanged,
     after checking that its hidden check cells carry no test."""
-    path = release / ASSIGNMENT / f"{stem}.ipynb"
+    path = release / ASSIGNMENT_ID / f"{stem}.ipynb"
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if _is_hidden(cell) and _code_in(cell):
             raise StarterError(f"{path}: hidden cell {cell.id} holds code; rebuild the release "
                                "(make notebooks release)")
     return nb
+
+
+def _forbidden(rel: str) -> bool:
+    """Whether the relative path ``rel`` is one of FORBIDDEN_PATHS or lies under one."""
+    return any(rel == f or rel.startswith(f + "/") for f in FORBIDDEN_PATHS)
 
 
 def _module_file(module: str) -> Path | None:
@@ -110,7 +115,7 @@ def _engine_files() -> list[Path]:
         if path in files:
             continue
         rel = path.relative_to(REPO).as_posix()
-        if any(rel == f or rel.startswith(f + "/") for f in FORBIDDEN_PATHS) or not rel.startswith("autograder/"):
+        if _forbidden(rel) or not rel.startswith("autograder/"):
             raise StarterError(f"{rel}: the check command's engine reaches it, but it is not the students'; "
                                "make the engine stop importing it")
         files.add(path)
@@ -125,16 +130,19 @@ def _engine_files() -> list[Path]:
     return sorted(files)
 
 
-def _copy_globs(patterns, dest: Path) -> list[Path]:
+def _copy(paths, dest: Path) -> list[Path]:
+    """Copy each of ``paths`` (files of this repository) to the same place under ``dest``."""
     written = []
-    for pattern in patterns:
-        for src in sorted(REPO.glob(pattern)):
-            if src.is_file():
-                target = dest / src.relative_to(REPO)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, target)
-                written.append(target)
+    for src in paths:
+        target = dest / src.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+        written.append(target)
     return written
+
+
+def _copy_globs(patterns, dest: Path) -> list[Path]:
+    return _copy((src for pattern in patterns for src in sorted(REPO.glob(pattern)) if src.is_file()), dest)
 
 
 def _parts_table() -> str:
@@ -155,7 +163,7 @@ def leaks(root: Path) -> list[str]:
     found = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if any(rel == f or rel.startswith(f + "/") for f in FORBIDDEN_PATHS):
+        if _forbidden(rel):
             found.append(f"{rel}: an instructor file")
             continue
         if "__pycache__" in rel:
@@ -178,22 +186,18 @@ def build(dest: Path, release: Path = REPO / "release") -> list[Path]:
         raise StarterError(f"{dest}: exists and is not an empty folder; pass a new or empty folder "
                            "(nothing was written)")
     for stem in assignment.STEMS:  # read everything before writing anything
-        if not (release / ASSIGNMENT / f"{stem}.ipynb").exists():
-            raise StarterError(f"{release / ASSIGNMENT / stem}.ipynb: missing; run `make release` first")
+        if not (release / ASSIGNMENT_ID / f"{stem}.ipynb").exists():
+            raise StarterError(f"{release / ASSIGNMENT_ID / stem}.ipynb: missing; run `make release` first")
     for stem in assignment.STEMS:
         student_notebook(stem, release)  # checked: no test in a hidden cell
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for stem in assignment.STEMS:  # byte for byte, so that nbgrader can grade what comes back
-        path = dest / ASSIGNMENT / f"{stem}.ipynb"
+        path = dest / ASSIGNMENT_ID / f"{stem}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(release / ASSIGNMENT / f"{stem}.ipynb", path)
+        shutil.copyfile(release / ASSIGNMENT_ID / f"{stem}.ipynb", path)
         written.append(path)
-    for src in _engine_files():
-        target = dest / src.relative_to(REPO)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
-        written.append(target)
+    written += _copy(_engine_files(), dest)
     written += _copy_globs(COURSE, dest)
     for src in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
         target = dest / src.relative_to(TEMPLATES)

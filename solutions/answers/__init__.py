@@ -13,7 +13,7 @@ from importlib import resources
 from autograder.assignment import STEMS
 
 
-def _file_stem(stem):
+def file_stem(stem):
     """The answer file's stem: the notebook stem minus its NN_ prefix."""
     if stem not in STEMS:
         raise ValueError(f"unknown notebook stem {stem!r}; valid stems: {', '.join(STEMS)}")
@@ -22,9 +22,9 @@ def _file_stem(stem):
 
 def answer_module_name(stem):
     """Dotted import name of the answer module for a notebook stem."""
-    return f"{__name__}.{_file_stem(stem)}"
+    return f"{__name__}.{file_stem(stem)}"
 
 
 def answer_source(stem):
     """The answer module's source text, read as a package resource (no import needed)."""
-    return resources.files(__name__).joinpath(f"{_file_stem(stem)}.py").read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(f"{file_stem(stem)}.py").read_text(encoding="utf-8")
