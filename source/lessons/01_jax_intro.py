@@ -371,16 +371,18 @@ print(f"call returned after {fmt_time(returned)}, result ready after {fmt_time(f
 n = 1000   # on a GPU try 8000: 512 times the work; NumPy's time grows accordingly, JAX's far less
 rng = np.random.default_rng(1)
 
+def host_matrix():
+    return rng.standard_normal((n, n), dtype=np.float32)
+
 def host_pair():
-    return (rng.standard_normal((n, n), dtype=np.float32),
-            rng.standard_normal((n, n), dtype=np.float32))
+    return (host_matrix(), host_matrix())
 
 def device_pair():
     return tuple(jax.device_put(m) for m in host_pair())
 
 t_numpy = time_call(np.matmul, host_pair, repeats=5)
 t_jax = time_call(jnp.matmul, device_pair, repeats=5)
-t_copy = time_call(jax.device_put, lambda: (host_pair()[0],), repeats=5)
+t_copy = time_call(jax.device_put, lambda: (host_matrix(),), repeats=5)
 gflop = 2 * n**3 / 1e9
 print(format_table(["", "median", "GFLOP/s"], [
     ["NumPy  np.matmul", fmt_time(t_numpy.median_s), f"{gflop / t_numpy.median_s:.0f}"],

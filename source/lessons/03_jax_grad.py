@@ -435,8 +435,9 @@ def demo_regression(n):
     best_loss = np.mean((design @ exact - np.asarray(y, np.float64)) ** 2)
 
     steps = [0, 1, 2, 5, 10, 20, 50, 100, 200]
-    losses = [float(mse_loss(fit_linear(x, y, 0.1, s), x, y)) for s in steps]
-    fitted = fit_linear(x, y, 0.1, 200)
+    fits = [fit_linear(x, y, 0.1, s) for s in steps]
+    losses = [float(mse_loss(fit, x, y)) for fit in fits]
+    fitted = fits[-1]                   # the longest run, 200 steps
     print(format_table(["", "true", "gradient descent", "least squares"], [
         *[[f"w[{i}]", f"{float(true_w[i]):.3f}", f"{float(fitted['w'][i]):.4f}", f"{exact[i]:.4f}"] for i in range(3)],
         ["b", f"{true_b:.3f}", f"{float(fitted['b']):.4f}", f"{exact[3]:.4f}"],

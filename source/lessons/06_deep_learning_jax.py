@@ -354,10 +354,7 @@ def check_mlp_forward():
     sizes = [6, 5, 4, 3]
     p = [(rng.standard_normal((m, k)), rng.standard_normal(k)) for m, k in zip(sizes[:-1], sizes[1:])]
     xs = rng.standard_normal((7, 6))
-    h = xs
-    for W, b in p[:-1]:
-        h = np.maximum(h @ W + b, 0)
-    expected = h @ p[-1][0] + p[-1][1]
+    expected, _ = numpy_forward(p, xs)                 # the golden NumPy forward pass, float64
     got = mlp_forward([(jnp.asarray(W, jnp.float32), jnp.asarray(b, jnp.float32)) for W, b in p],
                       jnp.asarray(xs, jnp.float32))
     assert got.shape == (7, 3), f"logits must have shape (n, sizes[-1]) = (7, 3), got {got.shape}"
@@ -573,15 +570,14 @@ def check_train_mlp():
     assert [np.shape(W) for W, _ in start] == [(2, 16), (16, 3)], \
         "train_mlp starts from your init_mlp, which is wrong (see the checks of Exercise 1): fix init_mlp first"
     stepped, _ = train_step(start, x[:32], labels[:32], 0.1)
-    by_numpy, _ = numpy_sgd_step([(np.asarray(W), np.asarray(b)) for W, b in start], blobs[:32], blob_labels[:32], 0.1)
+    by_numpy, _ = numpy_sgd_step(jax.tree.map(np.asarray, start), blobs[:32], blob_labels[:32], 0.1)
     assert all(np.allclose(a, b, atol=1e-3) for a, b in zip(jax.tree.leaves(stepped), jax.tree.leaves(by_numpy))), \
         "train_mlp runs your train_step, which is wrong (see the checks of Exercise 4): fix train_step first"
 
     trained = train_mlp(jax.random.key(0), x, labels, [2, 16, 3], 20, 32, 0.1)
     assert isinstance(trained, list) and len(trained) == 2, "return the params: a list of (W, b), one per layer"
     assert trained[0][0].shape == (2, 16) and trained[1][0].shape == (16, 3), "parameter shapes must follow sizes"
-    logits, _ = numpy_forward([(np.asarray(W), np.asarray(b)) for W, b in trained], blobs)
-    accuracy = float(np.mean(logits.argmax(axis=1) == blob_labels))
+    accuracy = numpy_accuracy(jax.tree.map(np.asarray, trained), blobs, blob_labels)
     assert accuracy > 0.9, \
         f"training accuracy {accuracy:.2f} on three separated blobs, expected > 0.9: does every epoch run train_step on every minibatch?"
     again = train_mlp(jax.random.key(0), x, labels, [2, 16, 3], 20, 32, 0.1)
@@ -651,29 +647,44 @@ def demo_accuracy(params, x, labels):
     return jnp.mean(jnp.argmax(mlp_forward(params, x), axis=1) == labels)
 
 
+def demo_numpy_epoch(params, rng, batch):
+    """One epoch of the NumPy network: shuffled with `rng`, numpy_sgd_step on each of the
+    n // batch full minibatches. Returns (params, the loss of every step)."""
+    n_batches = len(data.x_train) // batch
+    order = rng.permutation(len(data.x_train))[: n_batches * batch].reshape(n_batches, batch)
+    losses = []
+    for idx in order:
+        params, loss = numpy_sgd_step(params, data.x_train[idx], data.y_train[idx], demo_lr)
+        losses.append(loss)
+    return params, losses
+
+
+def demo_jax_loop_epoch(params, key, batch):
+    """One epoch of the JAX network: shuffled with `key`, your jitted train_step called from
+    Python on each of the n // batch full minibatches. Returns (params, the loss of every step)."""
+    n_batches = len(demo_x_train) // batch
+    order = jax.random.permutation(key, len(demo_x_train))[: n_batches * batch].reshape(n_batches, batch)
+    losses = []
+    for idx in order:
+        params, loss = train_step(params, demo_x_train[idx], demo_y_train[idx], demo_lr)
+        losses.append(loss)
+    return params, losses
+
+
 def demo_train_both():
     """Both networks, epoch by epoch: {name: (mean training losses, test accuracies)}."""
-    n_batches = len(demo_x_train) // demo_batch
     curves = {"NumPy (hand-written backprop)": ([], []), "JAX (jax.grad, jit)": ([], [])}
     rng = np.random.default_rng(0)
     np_params = numpy_init_params(rng, demo_sizes)
     key, init_key = jax.random.split(jax.random.key(0))
     params = init_mlp(init_key, demo_sizes)
     for _ in range(demo_epochs):
-        order = rng.permutation(len(data.x_train))[: n_batches * demo_batch].reshape(n_batches, demo_batch)
-        losses = []
-        for idx in order:
-            np_params, loss = numpy_sgd_step(np_params, data.x_train[idx], data.y_train[idx], demo_lr)
-            losses.append(loss)
+        np_params, losses = demo_numpy_epoch(np_params, rng, demo_batch)
         curves["NumPy (hand-written backprop)"][0].append(np.mean(losses))
         curves["NumPy (hand-written backprop)"][1].append(numpy_accuracy(np_params, data.x_test, data.y_test))
 
         key, epoch_key = jax.random.split(key)
-        order = jax.random.permutation(epoch_key, len(demo_x_train))[: n_batches * demo_batch]
-        losses = []
-        for idx in order.reshape(n_batches, demo_batch):
-            params, loss = train_step(params, demo_x_train[idx], demo_y_train[idx], demo_lr)
-            losses.append(loss)
+        params, losses = demo_jax_loop_epoch(params, epoch_key, demo_batch)
         curves["JAX (jax.grad, jit)"][0].append(float(jnp.mean(jnp.stack(losses))))
         curves["JAX (jax.grad, jit)"][1].append(float(demo_accuracy(params, demo_x_test, demo_y_test)))
     return curves
@@ -729,21 +740,14 @@ print(f"train_mlp, {demo_epochs} epochs: test accuracy "
 def demo_time_epochs(hidden=64, batch=demo_batch):
     """Time one epoch three ways for the network [64, hidden, hidden, 10]; print the table."""
     sizes = [64, hidden, hidden, 10]
-    n_batches = len(demo_x_train) // batch
     rng = np.random.default_rng(1)
     seeds = iter(range(1000))
 
-    def numpy_epoch(params):
-        order = rng.permutation(len(data.x_train))[: n_batches * batch].reshape(n_batches, batch)
-        for idx in order:
-            params, _ = numpy_sgd_step(params, data.x_train[idx], data.y_train[idx], demo_lr)
-        return params
+    def numpy_epoch(params):            # the params only: the clock waits for them, not the losses
+        return demo_numpy_epoch(params, rng, batch)[0]
 
     def jax_loop_epoch(params, key):
-        order = jax.random.permutation(key, len(demo_x_train))[: n_batches * batch].reshape(n_batches, batch)
-        for idx in order:
-            params, _ = train_step(params, demo_x_train[idx], demo_y_train[idx], demo_lr)
-        return params
+        return demo_jax_loop_epoch(params, key, batch)[0]
 
     def fresh_jax():
         k1, k2 = jax.random.split(jax.random.key(next(seeds)))
