@@ -21,6 +21,7 @@ import pytest
 from autograder import assignment
 from instructor import post_feedback
 from tests.conftest import REPO
+from tests.outcomes import speed_points
 
 ORG = "course-org"
 TEMPLATE = f"{ORG}/workshop3-starter"
@@ -521,7 +522,7 @@ def test_feedback_says_points_per_exercise_what_to_fix_and_that_speed_was_not_ru
                                              fail={"heat_step_keeps_boundary": HOSTILE})}
     state, description, body = post_feedback.feedback(row, carol, stems)
     part = assignment.part("05_heat_equation_jax")
-    speed = sum(t.points for t in part.tests if t.speed)
+    speed = speed_points("05_heat_equation_jax")
     keeps = assignment.test("heat_step_keeps_boundary").points
     assert state == "error", "01 was collected but has no result: the grader broke on it"
     assert description.startswith(f"Points {part.points - speed - keeps:g}/{part.points - speed:g}")

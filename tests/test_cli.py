@@ -17,9 +17,9 @@ import nbformat
 import pytest
 
 from autograder import assignment
-from autograder.assignment import STEMS
 from tests.conftest import write_notebook
 from tests.corpus.cases import GRADED_NAMES
+from tests.outcomes import speed_tests
 
 STATUSES = {"passed", "failed", "error", "skipped"}
 RESULT_KEYS = {"notebook": str, "score": float, "max_score": float, "tests": list}
@@ -35,11 +35,6 @@ def cli(*args, env=None, timeout=900) -> subprocess.CompletedProcess:
 def stub_cells(stem: str) -> list[str]:
     return [f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
             for name in sorted(GRADED_NAMES[stem])]
-
-
-def speed_tests(stem: str) -> dict[str, int]:
-    """Name -> points of the part's GPU-only speed tests (the assignment table)."""
-    return {t.name: t.points for t in assignment.part(stem).tests if t.speed}
 
 
 def check_result(result: dict, stem: str, notebook: Path) -> None:
@@ -282,7 +277,3 @@ def test_empty_notebook_gets_a_normal_report_of_zero(tmp_path):
     counted = [t for t in result["tests"] if t["status"] != "skipped"]
     assert all(t["status"] == "failed" and "is not defined" in t["output"] for t in counted), counted
     assert "05_heat_equation_jax.ipynb: 0/" in proc.stdout
-
-
-def test_every_stem_is_known_to_the_cli():
-    assert set(STEMS) == set(GRADED_NAMES)

@@ -13,36 +13,25 @@ global name and each test is about one exercise. The speed graders are also call
 clearly slow anywhere (a Python loop over examples, host NumPy, an un-jitted step) must fail them.
 """
 
-import functools
 import importlib
 from pathlib import Path
 
-import jax
 import numpy as np
 import pytest
 
 from autograder import assignment
 from autograder.runner import grade
 from autograder.submission import Submission
-from tests import outcomes
 from solutions.answers import answer_source
+from tests import outcomes
 
 pytestmark = pytest.mark.slow
 
-GRADED = {
-    "04_jax_vmap": ("predict", "batched_predict", "per_example_grads"),
-    "05_heat_equation_jax": ("heat_step", "simulate"),
-    "06_deep_learning_jax": ("init_mlp", "mlp_forward", "cross_entropy", "train_step", "train_mlp"),
-}
+GRADED = {stem: assignment.GRADED_NAMES[stem] for stem in ("04_jax_vmap", "05_heat_equation_jax", "06_deep_learning_jax")}
 
 
 def grader_module(stem):
     return importlib.import_module(f"autograder.graders.test_{stem}")
-
-
-def speed_points(stem):
-    """Points of the part's speed tests (skipped on CPU), from the assignment table."""
-    return sum(t.points for t in assignment.part(stem).tests if t.speed)
 
 
 def reference_copy(stem):
@@ -51,16 +40,6 @@ def reference_copy(stem):
              f"exec(compile({answer_source(stem)!r}, '<reference>', 'exec'), _ok.__dict__)"]
     lines += [f"{name} = _ok.{name}" for name in GRADED[stem]]
     return "\n".join(lines)
-
-
-@functools.cache
-def on_gpu() -> bool:
-    """Whether notebooks graded here compute on a GPU (the kernel sees this process's devices)."""
-    return jax.devices()[0].platform == "gpu"
-
-
-def assert_outcome(result, stem, failed: dict[str, str]):
-    outcomes.assert_outcome(result, stem, failed, on_gpu=on_gpu())
 
 
 def run_speed_test(stem, notebook: Path, test_name: str, seed: int = 0) -> str:
@@ -82,7 +61,7 @@ def run_speed_test(stem, notebook: Path, test_name: str, seed: int = 0) -> str:
 @pytest.mark.parametrize("stem", sorted(GRADED))
 def test_reference_answer_scores_full_marks(stem, answer_notebook):
     result = grade(answer_notebook(stem), stem)
-    assert_outcome(result, stem, failed={})
+    outcomes.assert_full_marks(result, stem)
     assert result["score"] > 0
 
 
@@ -91,11 +70,7 @@ def test_stub_scores_zero_with_short_messages(stem, make_notebook):
     cells = ["import jax\nimport jax.numpy as jnp"] + [
         f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
         for name in GRADED[stem]]
-    result = grade(make_notebook(stem, cells), stem)
-    graded_tests = [t["name"] for t in result["tests"] if "speed" not in t["name"]]
-    assert graded_tests
-    assert_outcome(result, stem, failed={name: "NotImplementedError" for name in graded_tests})
-    assert result["score"] == 0
+    outcomes.assert_stub_scores_zero(grade(make_notebook(stem, cells), stem), stem)
 
 
 # ----- 04_jax_vmap
@@ -121,7 +96,7 @@ def test_04_python_loop_and_batch_gradient_lose_their_points(make_notebook):
     stem = "04_jax_vmap"
     nb = make_notebook(stem, [reference_copy(stem), "import jax\nimport jax.numpy as jnp",
                               BATCHED_LOOP_AND_MEAN_GRADS])
-    assert_outcome(grade(nb, stem), stem, failed={
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={
         "batched_predict_is_vectorized":
             "batched_predict loops in Python over examples: build it with "
             "jax.vmap(predict, in_axes=(None, 0))",
@@ -134,13 +109,13 @@ def test_04_python_loop_and_batch_gradient_lose_their_points(make_notebook):
 def test_04_predict_without_bias_loses_its_points(make_notebook):
     stem = "04_jax_vmap"
     nb = make_notebook(stem, [reference_copy(stem), "import jax.numpy as jnp", PREDICT_WITHOUT_BIAS])
-    assert_outcome(grade(nb, stem), stem, failed={"predict_matches_reference": "differs from the reference"})
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={"predict_matches_reference": "differs from the reference"})
 
 
 def test_04_speed_grader_runs_on_the_reference(answer_notebook):
     message = run_speed_test("04_jax_vmap", answer_notebook("04_jax_vmap"),
                              "test_batched_predict_speed_vs_python_loop")
-    assert message == "" or (not on_gpu() and "faster than a Python loop" in message), message
+    assert message == "" or (not outcomes.on_gpu() and "faster than a Python loop" in message), message
 
 
 # ----- 05_heat_equation_jax
@@ -191,7 +166,7 @@ def simulate(u0, alpha, dt, dx, n_steps):
 def test_05_boundary_and_python_loop_lose_their_points(make_notebook):
     stem = "05_heat_equation_jax"
     nb = make_notebook(stem, [reference_copy(stem), "import jax.numpy as jnp", ROLL_STEP_AND_PYTHON_LOOP])
-    assert_outcome(grade(nb, stem), stem, failed={
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={
         "heat_step_keeps_boundary": "boundary changed: Dirichlet edges must keep their values",
         "simulate_is_jitted": "simulate is not jit-compiled: the loop runs in Python",
         "simulate_loop_is_compiled": "simulate is not jit-compiled: the loop runs in Python",
@@ -201,7 +176,7 @@ def test_05_boundary_and_python_loop_lose_their_points(make_notebook):
 def test_05_dx_coefficient_and_unrolled_jit_lose_their_points(make_notebook):
     stem = "05_heat_equation_jax"
     nb = make_notebook(stem, [reference_copy(stem), "import jax", DX_STEP_AND_UNROLLED_JIT])
-    assert_outcome(grade(nb, stem), stem, failed={
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={
         "heat_step_interior_matches_reference": "dx instead of dx**2",
         "simulate_loop_is_compiled": "simulate unrolls a Python loop inside jit: use jax.lax.fori_loop",
     })
@@ -210,7 +185,7 @@ def test_05_dx_coefficient_and_unrolled_jit_lose_their_points(make_notebook):
 def test_05_host_numpy_simulate_loses_its_points(make_notebook):
     stem = "05_heat_equation_jax"
     nb = make_notebook(stem, [reference_copy(stem), "import numpy as np", HOST_SIMULATE])
-    assert_outcome(grade(nb, stem), stem, failed={
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={
         "simulate_matches_reference": "returned a NumPy array: the work ran on the host",
         "simulate_is_jitted": "its loop runs in Python, copying the array to the host",
         "simulate_loop_is_compiled": "its loop runs in Python, copying the array to the host",
@@ -222,7 +197,7 @@ def test_05_speed_grader_runs_on_the_reference(answer_notebook):
     # timing; the bars are set for a GPU, so the verdict there is not asserted.
     nb = answer_notebook("05_heat_equation_jax")
     message = run_speed_test("05_heat_equation_jax", nb, "test_simulate_speed_vs_plain_loop")
-    assert message == "" or (not on_gpu() and "a plain jitted fori_loop" in message), message
+    assert message == "" or (not outcomes.on_gpu() and "a plain jitted fori_loop" in message), message
 
 
 # ----- 06_deep_learning_jax
@@ -298,7 +273,7 @@ def test_06_scale_sum_jit_and_step_size_mistakes_lose_their_points(make_notebook
     stem = "06_deep_learning_jax"
     nb = make_notebook(stem, [reference_copy(stem), "import jax\nimport jax.numpy as jnp",
                               UNSCALED_INIT_SUM_LOSS_UNJITTED_STEP_FIXED_LR])
-    assert_outcome(grade(nb, stem), stem, failed={
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={
         "init_mlp_scaling_and_keys": "standard deviation",
         "cross_entropy_matches_reference": "the sum over the batch, not the mean",
         "train_step_is_jitted": "train_step is not jit-compiled",
@@ -312,7 +287,7 @@ def test_06_bias_relu_loss_and_ascent_mistakes_lose_their_points(make_notebook):
     stem = "06_deep_learning_jax"
     nb = make_notebook(stem, [reference_copy(stem), "import jax\nimport jax.numpy as jnp",
                               BIASED_INIT_RELU_LOGITS_LOSS_AFTER_ASCENT])
-    assert_outcome(grade(nb, stem), stem, failed={
+    outcomes.assert_outcome(grade(nb, stem), stem, failed={
         "init_mlp_shapes_and_zero_biases": "biases start at zero",
         "mlp_forward_matches_reference": "ReLU on the logits",
         "train_step_matches_reference": "it is the loss AFTER the step",
@@ -323,4 +298,4 @@ def test_06_bias_relu_loss_and_ascent_mistakes_lose_their_points(make_notebook):
 def test_06_speed_grader_runs_on_the_reference(answer_notebook):
     nb = answer_notebook("06_deep_learning_jax")
     message = run_speed_test("06_deep_learning_jax", nb, "test_train_step_speed_vs_reference")
-    assert message == "" or (not on_gpu() and "the reference's" in message), message
+    assert message == "" or (not outcomes.on_gpu() and "the reference's" in message), message

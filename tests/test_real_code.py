@@ -29,22 +29,6 @@ from tests.test_corpus import PLAIN_LIMITS, describe, exercise_points
 COMMIT = re.compile(r"\b[0-9a-f]{40}\b")
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """graded(case) -> (results, rebound helpers): each case graded once per test session."""
-    done = {}
-
-    def grade_case(case: Case):
-        if case.name not in done:
-            nb = real_code.notebook(case)
-            path = tmp_path_factory.mktemp(case.name) / f"{case.stem}.ipynb"
-            path.write_text(nbformat.writes(nb) + "\n")
-            done[case.name] = grade(path, case.stem, limits=PLAIN_LIMITS), real_code.rebound_helpers(case, nb)
-        return done[case.name]
-
-    return grade_case
-
-
 def failure_outputs(points, exercise: str) -> list[str]:
     return [t["output"] for t in points[exercise][2] if t["status"] in ("failed", "error")]
 
@@ -126,9 +110,13 @@ def test_no_lesson_cell_rebinds_a_helper(case: Case):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_case_is_graded_as_expected(case: Case, graded):
-    result, rebound = graded(case)
+def test_case_is_graded_as_expected(case: Case, tmp_path, record_property):
+    nb = real_code.notebook(case)
+    path = tmp_path / f"{case.stem}.ipynb"
+    path.write_text(nbformat.writes(nb) + "\n")
+    result, rebound = grade(path, case.stem, limits=PLAIN_LIMITS), real_code.rebound_helpers(case, nb)
     points = exercise_points(result)
+    record_property("score", f"{result['score']:g}/{result['max_score']:g}")  # for --junitxml reports
     lose = expectation(case, rebound)
     report = (f"{case.name} ({case.stem}): {case.tests}\n"
               f"lesson cells rebinding helpers: {rebound or 'none'}\n{describe(result)}")

@@ -18,7 +18,6 @@ import re
 import subprocess
 import sys
 
-import jax
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -27,12 +26,12 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder import assignment
 from autograder.assignment import STEMS
 from tests.conftest import REPO
+from tests.outcomes import on_gpu
 
 pytestmark = pytest.mark.slow
 
 SOURCE = REPO / "source" / "workshop3"
 RELEASE = REPO / "release" / "workshop3"
-ON_GPU = jax.default_backend() == "gpu"
 
 
 def _ignore_pattern() -> re.Pattern:
@@ -57,7 +56,7 @@ def _problems(stem: str, nb, ignore: re.Pattern) -> list[str]:
             continue
         cid = cell.get("id", "?")
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        if cid in speed and not ON_GPU:
+        if cid in speed and not on_gpu():
             if not (errors and "speed not measured" in errors[0].evalue):
                 found.append(f"{stem} {cid}: a speed check on a CPU must fail with 'speed not measured', "
                              f"got {[(e.ename, e.evalue[:100]) for e in errors] or 'no error'}")
@@ -95,7 +94,7 @@ def test_release_notebooks_score_zero_with_one_line_reasons(tmp_path):
         for test in res["tests"]:
             where = f"{res['notebook']} {test['name']}"
             if test["status"] == "skipped":
-                assert "speed" in test["name"] and not ON_GPU, f"{where} skipped: {test['output']}"
+                assert "speed" in test["name"] and not on_gpu(), f"{where} skipped: {test['output']}"
                 continue
             assert test["status"] == "failed", f"{where} is {test['status']}: {test['output'][:300]}"
             msg = test["output"]

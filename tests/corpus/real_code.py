@@ -28,17 +28,15 @@ and they must not rebind the helpers the source's code looks up when the graders
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from pathlib import Path
 
 import nbformat
 
-from autograder import assignment
 from instructor import samples
-
-REPO = Path(__file__).resolve().parents[2]
-GRADED_NAMES = {stem: frozenset(names) for stem, names in assignment.GRADED_NAMES.items()}
+from instructor.lesson_namespace import top_level_bindings
+from tests.conftest import REPO
+from tests.corpus.cases import GRADED_NAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,26 +104,12 @@ def notebook(case: Case, *, release: Path = REPO / "release", source: Path = REP
 
 
 def top_level_names(source: str) -> set[str]:
-    """The globals a cell binds: assignments and loop targets outside functions, def, class,
-    import (a cell that does not parse binds nothing we can tell)."""
+    """The globals a cell binds (the lesson build's rule, instructor/lesson_namespace.py); a cell
+    that does not parse binds nothing we can tell."""
     try:
-        body = ast.parse(source).body
+        return top_level_bindings(source)
     except SyntaxError:
         return set()
-    found, todo = set(), list(body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            found.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-            continue  # its body binds locals
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            continue
-        todo.extend(ast.iter_child_nodes(node))
-    return found
 
 
 def rebound_helpers(case: Case, nb) -> list[tuple[str, str]]:
