@@ -4,8 +4,8 @@ For every variant and steps-per-pass T: first a check on a small ragged grid aga
 oracle (3T+2 steps, so a remainder pass runs too; NaN in the padding; edges exactly kept), then,
 at each size, the time of --n-steps steps, two ways: the passes alone (on the padded grid, as a
 long run would spend its time) and the whole `simulate_pallas` call (pad + passes + crop). Beside
-them: the shipped plain-JAX `simulate` (n_steps traced) and the shipped `heat_step` (one fused
-XLA kernel) in a loop of static length. Every lowering, compile or run error is caught and its text
+them: the reference plain-JAX `simulate` and the reference `heat_step` (one fused XLA kernel)
+in a plain `fori_loop` of static length. Every lowering, compile or run error is caught and its text
 recorded in the row instead of stopping the run.
 
 Rates use the one-step roofline accounting: 2 * 4 * ny * nx bytes (the grid read and written
@@ -23,7 +23,6 @@ rates, for every variant alike). The Markdown table comes last.
 
 import argparse
 import json
-import math
 import os
 import platform
 import subprocess
@@ -38,16 +37,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.bench_references import measure_copy_bandwidth, median_seconds
+from benchmarks.bench_references import (ALPHA, DT, DX, bandwidth, log, measure_copy_bandwidth,
+                                         median_seconds, n_buffers, random_grids, relative_error)
 from course import pallas_heat
 from solutions import oracles
 from solutions.answers import heat_equation_jax
 
 warnings.filterwarnings("ignore", message="The Pallas Triton backend is deprecated")
 
-ALPHA, DX = 1.0, 0.5
-DT = 0.9 * DX**2 / (4 * ALPHA)  # r = 0.225
-L2_OVERFLOW_BYTES = 128 * 2**20  # over twice the H200's ~60 MB L2
 TOL = 1e-5
 # Small tiles for --quick (tiny grids still span several tiles), per variant and T.
 QUICK_BLOCKS = {
@@ -57,10 +54,6 @@ QUICK_BLOCKS = {
     "mosaic_smem": lambda T: (8, 32),
     "mosaic_smem_wg": lambda T: (8, 32),
 }
-
-
-def log(msg):
-    print(msg, flush=True)
 
 
 def error_text(exc, limit=4000):
@@ -74,9 +67,7 @@ def error_text(exc, limit=4000):
 
 
 def grids_for(rng, n, interpret):
-    count = 2 if interpret else max(2, math.ceil(L2_OVERFLOW_BYTES / (n * n * 4)))
-    return [jax.device_put(rng.uniform(0.5, 100.0, (n, n)).astype(np.float32))
-            for _ in range(count)]
+    return random_grids(rng, n, 2 if interpret else n_buffers(n))
 
 
 def row(size, variant, T, **fields):
@@ -88,8 +79,7 @@ def row(size, variant, T, **fields):
 
 
 def rates(n, seconds_per_step, copy_bw):
-    bytes_per_step = 2 * 4 * n * n
-    gbps = bytes_per_step / seconds_per_step / 1e9
+    gbps = bandwidth(n, seconds_per_step)
     return dict(us_per_step=seconds_per_step * 1e6, gbps=gbps,
                 pct_copy=100 * gbps * 1e9 / copy_bw if copy_bw else None)
 
@@ -105,14 +95,17 @@ class Budget:
 # --- the plain JAX reference -------------------------------------------------------------------
 
 
+REFERENCE_SIMULATE = "jax simulate (the reference answer)"
+
+
 def bench_reference(args, rng, copy_bw, budget, rows):
-    """Times the shipped simulate and a static-length loop of its step; returns
-    {size: seconds per step of the shipped simulate}, the speedup column's baseline."""
+    """Times the reference simulate and a static-length loop of its step; returns
+    {size: seconds per step of the reference simulate}, the speedup column's baseline."""
     n_steps = args.n_steps
     variants = {
-        "jax simulate (shipped, n_steps traced)":
+        REFERENCE_SIMULATE:
             jax.jit(lambda u: heat_equation_jax.simulate(u, ALPHA, DT, DX, n_steps)),
-        "jax heat_step (shipped), fori_loop (static n)":
+        "jax heat_step (the reference), plain fori_loop (static n)":
             jax.jit(lambda u: jax.lax.fori_loop(
                 0, n_steps, lambda _, v: heat_equation_jax.heat_step(v, ALPHA, DT, DX), u)),
     }
@@ -130,7 +123,7 @@ def bench_reference(args, rng, copy_bw, budget, rows):
                 s, spread = median_seconds(
                     lambda i: jax.block_until_ready(fn(grids[i % len(grids)])), args.repeats)
                 per_step = s / n_steps
-                if "shipped" in name:
+                if name == REFERENCE_SIMULATE:
                     shipped[n] = per_step
                 rows.append(row(f"{n}x{n}", name, 1, **rates(n, per_step, copy_bw),
                                 spread=spread, compile_s=compile_s, check="reference"))
@@ -138,7 +131,7 @@ def bench_reference(args, rng, copy_bw, budget, rows):
             except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
                 rows.append(row(f"{n}x{n}", name, 1, check="ERROR", error=error_text(exc)))
                 log(f"{n}x{n} {name}: ERROR {error_text(exc, 300)}")
-        del grids
+        grids = None  # frees the device buffers before the next size
     return shipped
 
 
@@ -154,7 +147,7 @@ def check_variant(args, variant, T, block, rng):
         u0, ALPHA, DT, DX, n, steps_per_pass=T, variant=variant, block=block,
         interpret=args.interpret, pad_value=np.nan))
     ref = oracles.simulate(u0, ALPHA, DT, DX, n)
-    err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
+    err = relative_error(got, ref)
     edges = all(np.array_equal(got[s], u0[s])
                 for s in (np.s_[0], np.s_[-1], np.s_[:, 0], np.s_[:, -1]))
     if not np.isfinite(err) or err >= TOL or not edges:
@@ -166,13 +159,10 @@ def time_variant(args, variant, T, block, n, grids, copy_bw, jax_step, whole_too
     r_arr = jnp.full((1,), ALPHA * DT / DX**2, jnp.float32)
     geom, T, pass_fn = pallas_heat.make_passes(variant, (n, n), T, block=block,
                                                interpret=args.interpret)
-    full, rest = divmod(args.n_steps, T)
 
     @jax.jit
     def passes(up):
-        if full:
-            up = jax.lax.fori_loop(0, full, lambda _, v: pass_fn(v, r_arr, T), up)
-        return pass_fn(up, r_arr, rest) if rest else up
+        return pallas_heat.run_passes(pass_fn, up, r_arr, T, args.n_steps)
 
     padded = [pallas_heat.pad(g, geom) for g in grids]
     t0 = time.perf_counter()
@@ -181,7 +171,7 @@ def time_variant(args, variant, T, block, n, grids, copy_bw, jax_step, whole_too
     s, spread = median_seconds(
         lambda i: jax.block_until_ready(passes(padded[i % len(padded)])), args.repeats)
     per_step = s / args.n_steps
-    del padded
+    padded = None  # frees the device buffers
 
     def whole(u):
         return pallas_heat.simulate_pallas(u, ALPHA, DT, DX, args.n_steps, steps_per_pass=T,
@@ -324,7 +314,7 @@ def markdown_table(rows):
     rows = sorted(rows, key=_order)  # stable: the measuring order within a group
 
     lines = ["| size | variant | T | us/step (passes) | GB/s eff. | % of copy "
-             "| us/step (simulate) | speedup vs shipped jax | check |",
+             "| us/step (simulate) | speedup vs the reference simulate | check |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         check = r["check"] + (" (see errors)" if r.get("error") else "")

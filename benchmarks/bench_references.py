@@ -41,7 +41,7 @@ from solutions.golden import mlp as golden_mlp
 
 ALPHA, DX = 1.0, 0.5
 DT = 0.9 * golden_heat.stable_dt(ALPHA, DX)
-L2_OVERFLOW_BYTES = 128 * 2**20  # rotate inputs over more than twice the H100's 50 MB L2
+L2_OVERFLOW_BYTES = 128 * 2**20  # rotate inputs over more than twice the L2 (H100 50 MB, H200 ~60 MB)
 HEAT_TOL = 1e-5  # relative error of a float32 step against the float64 oracle
 MLP_SIZES = [64, 128, 10]
 MLP_BATCH, MLP_LR = 64, 0.1
@@ -89,6 +89,30 @@ def step_conv_where(u, alpha, dt, dx):
     return jnp.where(_interior(u.shape), u + r * lap, u)
 
 
+def step2_pad_where(u, alpha, dt, dx):
+    """Two FTCS steps as one whole-array expression of u, so that XLA can compile them to one
+    read-u-write-out kernel: the first step's values at a cell and its four neighbours are
+    recomputed from u (in registers and cache) instead of being written out and read back.
+    Each value goes through the same operations as in two calls of step_pad_where."""
+    r = alpha * dt / dx**2
+    ny, nx = u.shape
+    p = jnp.pad(u, 2)
+    rows = jax.lax.broadcasted_iota(jnp.int32, u.shape, 0)
+    cols = jax.lax.broadcasted_iota(jnp.int32, u.shape, 1)
+
+    def first_step(di, dj):  # the first step's value at (i + di, j + dj), for every (i, j)
+        at = lambda a, b: p[2 + di + a:2 + di + a + ny, 2 + dj + b:2 + dj + b + nx]  # noqa: E731
+        c = at(0, 0)
+        lap = at(1, 0) + at(-1, 0) + at(0, 1) + at(0, -1) - 4 * c
+        i, j = rows + di, cols + dj
+        inside = (i > 0) & (i < ny - 1) & (j > 0) & (j < nx - 1)
+        return jnp.where(inside, c + r * lap, c)
+
+    c = first_step(0, 0)
+    lap = first_step(1, 0) + first_step(-1, 0) + first_step(0, 1) + first_step(0, -1) - 4 * c
+    return jnp.where(_interior(u.shape), c + r * lap, c)
+
+
 HEAT_FORMS = {
     "textbook .at[].set": step_textbook,
     "jnp.pad + where": step_pad_where,
@@ -126,6 +150,33 @@ def chunked_loop(step, chunk, unroll=False, **jit_options):
     return jax.jit(run, **jit_options)
 
 
+def static_scan_two(step2, step, unroll, **jit_options):
+    """n_steps static: a scan over pairs of steps (step2 advances two at once), `unroll` pairs
+    per iteration, and one single step when n_steps is odd."""
+    def run(u, n):
+        u = jax.lax.scan(lambda v, _: (step2(v, ALPHA, DT, DX), None), u, None, length=n // 2,
+                         unroll=unroll)[0]
+        return step(u, ALPHA, DT, DX) if n % 2 else u
+
+    return jax.jit(run, static_argnums=1, **jit_options)
+
+
+def once_r_loop(kind, unroll):
+    """The reference's own compiled step (heat_equation_jax._step) with r = alpha*dt/dx**2
+    computed once before the loop, alpha, dt and dx traced as in simulate (where heat_step
+    computes r inside the loop, once per step); n_steps static. kind: "fori" or "scan"."""
+    step = heat_equation_jax._step
+
+    def run(u, n, alpha, dt, dx):
+        r = alpha * dt / dx**2
+        if kind == "fori":
+            return jax.lax.fori_loop(0, n, lambda _, v: step(v, r), u, unroll=unroll)
+        return jax.lax.scan(lambda v, _: (step(v, r), None), u, None, length=n, unroll=unroll)[0]
+
+    jitted = jax.jit(run, static_argnums=1)
+    return lambda u, n: jitted(u, n, ALPHA, DT, DX)
+
+
 def static_scan(step, unroll, **jit_options):
     """n_steps static: a scan of known length, `unroll` steps per iteration."""
     def run(u, n):
@@ -149,8 +200,9 @@ def single_step_variants():
     return variants
 
 
-def loop_variants():
-    """name -> f(u, n_steps), the time loop compiled."""
+def loop_variants(only=None):
+    """name -> f(u, n_steps), the time loop compiled; with ``only`` (substrings), just the
+    variants whose names contain one of them."""
     variants = {f"{name}, fori_loop (traced n)": traced_loop(step)
                 for name, step in HEAT_FORMS.items()}
     variants["jnp.pad + where, fori_loop (static n)"] = static_loop(step_pad_where)
@@ -162,8 +214,19 @@ def loop_variants():
     variants["jnp.pad + where, scan unroll 8 (static n)"] = static_scan(step_pad_where, 8)
     variants["jnp.pad + where, scan unroll 8, command buffers (static n)"] = static_scan(
         step_pad_where, 8, **COMMAND_BUFFERS)
+    variants["jnp.pad + where, scan unroll 32 (static n)"] = static_scan(step_pad_where, 32)
+    variants["jnp.pad + where, scan fully unrolled (static n)"] = static_scan(step_pad_where, True)
+    variants["jnp.pad + where, scan fully unrolled, command buffers (static n)"] = static_scan(
+        step_pad_where, True, **COMMAND_BUFFERS)
+    for k in (4, 8):
+        variants[f"jnp.pad + where, two steps per kernel, scan unroll {k} (static n)"] = (
+            static_scan_two(step2_pad_where, step_pad_where, k))
+    variants["reference _step, r computed once, fori_loop unroll 8 (static n)"] = once_r_loop("fori", 8)
+    variants["reference _step, r computed once, scan unroll 32 (static n)"] = once_r_loop("scan", 32)
     variants["shipped simulate (the reference answer)"] = (
         lambda u, n_steps: heat_equation_jax.simulate(u, ALPHA, DT, DX, n_steps))
+    if only:
+        variants = {k: v for k, v in variants.items() if any(o in k for o in only)}
     return variants
 
 
@@ -196,6 +259,10 @@ def peer_variants():
 # --- timing ----------------------------------------------------------------------------------
 
 
+def log(msg):
+    print(msg, flush=True)
+
+
 def median_seconds(run, repeats):
     """Median wall time of run(i) for i in range(repeats) (run must block on its result), and
     the spread (max - min) / median."""
@@ -206,6 +273,11 @@ def median_seconds(run, repeats):
         samples.append(time.perf_counter() - t0)
     median = statistics.median(samples)
     return median, (max(samples) - min(samples)) / median
+
+
+def n_buffers(n):
+    """How many n x n float32 grids to rotate over so that together they overflow the L2."""
+    return max(2, math.ceil(L2_OVERFLOW_BYTES / (n * n * 4)))
 
 
 def random_grids(rng, n, count):
@@ -234,10 +306,20 @@ def measure_copy_bandwidth(rng, size, repeats, calls=20):
     return 2 * x.nbytes / (seconds / calls)
 
 
+def step_bytes(n):
+    """Bytes one heat step on an n x n float32 grid moves: u read once, written once."""
+    return 2 * n * n * 4
+
+
+def bandwidth(n, seconds_per_step):
+    """Achieved GB/s of one heat step (the step_bytes accounting)."""
+    return step_bytes(n) / seconds_per_step / 1e9
+
+
 def heat_row(n, variant, seconds_per_step, golden_s, copy_bw, check, spread=None):
-    bytes_per_step = 2 * n * n * 4  # u read once, written once
+    bytes_per_step = step_bytes(n)
     return dict(bench="heat", size=f"{n}x{n}", variant=variant, ms_per_step=seconds_per_step * 1e3,
-                gbps=bytes_per_step / seconds_per_step / 1e9,
+                gbps=bandwidth(n, seconds_per_step),
                 pct_copy=(None if copy_bw is None
                           else 100 * bytes_per_step / seconds_per_step / copy_bw),
                 speedup=golden_s / seconds_per_step, check=check, spread=spread)
@@ -246,7 +328,7 @@ def heat_row(n, variant, seconds_per_step, golden_s, copy_bw, check, spread=None
 def bench_heat(args, rng, copy_bw, rows, log):
     check_steps = 5
     for n in args.sizes:
-        grids = random_grids(rng, n, max(2, math.ceil(L2_OVERFLOW_BYTES / (n * n * 4))))
+        grids = random_grids(rng, n, n_buffers(n))
         first = np.asarray(grids[0])
         one_step_ref = oracles.heat_step(first, ALPHA, DT, DX)
         loop_ref = (oracles.simulate(first, ALPHA, DT, DX, check_steps)
@@ -263,7 +345,7 @@ def bench_heat(args, rng, copy_bw, rows, log):
             worst = max(errors)
             return f"rel.err {worst:.1e}" + ("" if worst < HEAT_TOL else " FAIL")
 
-        for name, loop in loop_variants().items():
+        for name, loop in loop_variants(args.loops).items():
             errors = [relative_error(loop(grids[0], 1), one_step_ref)]
             if loop_ref is not None:
                 errors.append(relative_error(loop(grids[0], check_steps), loop_ref))
@@ -276,11 +358,13 @@ def bench_heat(args, rng, copy_bw, rows, log):
             log(f"heat {n}: {name}: {per_step * 1e3:.4f} ms/step spread {spread:.0%} "
                 f"{check(errors)}")
 
+        from benchmarks.probe_speed_design import to_np  # lazily, as in peer_variants
+
         for name, (convert, loop) in peer_variants().items():
             inputs = [convert(g) for g in grids]
-            out = loop(convert(grids[0]), 1)
-            out = out.cpu().numpy() if hasattr(out, "cpu") else out.get()  # torch / cupy to NumPy
-            errors = [relative_error(out, one_step_ref)]
+            # Neither loop writes to its input (torch: each step clones, CuPy: cupy.array copies
+            # it), so inputs[0] serves the check and then the timing.
+            errors = [relative_error(to_np(loop(inputs[0], 1)), one_step_ref)]
             loop(inputs[0], args.loop_steps)  # compile / warm up
             loop_s, spread = median_seconds(lambda i: loop(inputs[i % len(inputs)], args.loop_steps),
                                             args.repeats)
@@ -288,7 +372,7 @@ def bench_heat(args, rng, copy_bw, rows, log):
             rows.append(heat_row(n, name, per_step, golden_s, copy_bw, check(errors), spread))
             log(f"heat {n}: {name}: {per_step * 1e3:.4f} ms/step spread {spread:.0%} {check(errors)}")
 
-        for name, single in single_step_variants().items():
+        for name, single in ({} if args.skip_single else single_step_variants()).items():
             errors = [relative_error(single(grids[0], ALPHA, DT, DX), one_step_ref)]
 
             # One call per step, dispatched back to back from Python.
@@ -428,9 +512,10 @@ def write_heat_hlo(path, n):
     """The compiled programs, to count kernels (fusions) and see what XLA made of each form."""
     u = jax.ShapeDtypeStruct((n, n), jnp.float32)
     with open(path, "w") as f:
-        for name, step in single_step_variants().items():
+        steps = {**single_step_variants(), "jnp.pad + where, two steps as one expression": step2_pad_where}
+        for name, step in steps.items():
             text = jax.jit(step).lower(u, ALPHA, DT, DX).compile().as_text()
-            f.write(f"===== {name} ({n}x{n})\n{text}\n")
+            f.write(f"===== {name} ({n}x{n}): {text.count(' fusion(')} fusion calls\n{text}\n")
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -464,13 +549,14 @@ def main(argv=None):
     parser.add_argument("--copy-size", type=int, default=8192,
                         help="grid side of the float32 copy that sets the bandwidth ceiling "
                              "(8192: 256 MiB, far over the L2)")
+    parser.add_argument("--loops", nargs="+", metavar="SUBSTRING",
+                        help="time only the compiled-loop variants whose names contain one of these")
+    parser.add_argument("--skip-single", action="store_true",
+                        help="leave out the one-jit-call-per-step variants")
+    parser.add_argument("--skip-mlp", action="store_true", help="leave out the MLP bench")
     parser.add_argument("--json", help="also write every row here")
     parser.add_argument("--hlo", help="write each heat form's optimised HLO (largest size) here")
     args = parser.parse_args(argv)
-
-    def log(msg):
-        print(msg, flush=True)
-
     device = jax.devices()[0]
     log(f"jax {jax.__version__}, numpy {np.__version__}, python {platform.python_version()}, "
         f"device {device.platform}: {device.device_kind}")
@@ -483,7 +569,8 @@ def main(argv=None):
         write_heat_hlo(args.hlo, max(args.sizes))
     rows = []
     bench_heat(args, rng, copy_bw, rows, log)
-    bench_mlp(args, rows, log)
+    if not args.skip_mlp:
+        bench_mlp(args, rows, log)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": device.device_kind, "jax": jax.__version__,

@@ -151,7 +151,11 @@ def markdown(report: dict) -> str:
         for row in (r for r in report["variants"] if r["test"] == test):
             timed = [r for r in row["races"] if "ratio" in r]
             ratios = [r["ratio"] for r in timed]
-            right = sum(r["timing"] == row["expect"] for r in timed) if row["expect"] != "any" else None
+            # Judged again at the threshold in force, so that a table re-rendered after a
+            # threshold moved (--markdown) says what the races would get today.
+            verdicts = ["pass" if (x <= threshold.value if threshold.op == "<=" else x >= threshold.value)
+                        else "fail" for x in ratios]
+            right = sum(v == row["expect"] for v in verdicts) if row["expect"] != "any" else None
             m = margin(threshold, ratios, row["expect"])
             spread = (f"{min(ratios):.3g} / {statistics.median(ratios):.3g} / {max(ratios):.3g}" if ratios
                       else "not timed: " + (row["races"][0]["outcome"][:80] if row["races"] else "not run"))
@@ -198,7 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", type=Path, metavar="JSON", help="continue the run that wrote this --out file")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="start no block after this many seconds (the report covers what ran)")
+    p.add_argument("--markdown", type=Path, metavar="JSON",
+                   help="time nothing: print the table of this --out file at the thresholds in force")
     args = p.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return 0
     print(markdown(calibrate(args)))
     return 0
 

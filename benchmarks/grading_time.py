@@ -26,10 +26,9 @@ from pathlib import Path
 
 from autograder.assignment import STEMS
 from instructor import samples as sample_notebooks
+from autograder.sandbox.isolation import MODES
 from autograder.sandbox.notebook_run import Limits
 from autograder.submission import Submission
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _timed(cmd: list[str]) -> float:
@@ -41,7 +40,7 @@ def _timed(cmd: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--isolation", choices=("auto", "namespaces", "none"), default="auto")
+    parser.add_argument("--isolation", choices=MODES, default="auto")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         sample_notebooks.write_samples(Path(tmp), STEMS, ("alice",))

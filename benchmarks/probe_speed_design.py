@@ -56,15 +56,14 @@ import jax.numpy as jnp
 import numpy as np
 
 
-from solutions import oracles  
-from solutions.answers import deep_learning_jax, heat_equation_jax, jax_jit, jax_vmap  
-from solutions.golden import heat as golden_heat  
-from solutions.golden import mlp as golden_mlp  
+from benchmarks.bench_references import ALPHA, DT, DX, _interior as interior
+from benchmarks.bench_references import L2_OVERFLOW_BYTES as ROTATE_BYTES  # > twice the L2
+from solutions import oracles
+from solutions.answers import deep_learning_jax, heat_equation_jax, jax_jit, jax_vmap
+from solutions.golden import heat as golden_heat
+from solutions.golden import mlp as golden_mlp
 
-ALPHA, DX = 1.0, 0.5
-DT = 0.9 * golden_heat.stable_dt(ALPHA, DX)
 R = ALPHA * DT / DX**2
-ROTATE_BYTES = 128 * 2**20  # inputs rotated over > 2x a 60 MB L2
 MAX_BUFFERS = 64
 CHECK_SHAPE, CHECK_STEPS = (40, 56), 37  # 37 = 2*16+5: every chunked loop runs chunks and a rest
 HEAT_TOL = 1e-4  # max relative error of a float32 heat run against the float64 oracle
@@ -411,12 +410,6 @@ def section_copy(run, rec):
 
 
 # --- B: heat equation ------------------------------------------------------------------------------
-
-
-def interior(shape):
-    rows = jax.lax.broadcasted_iota(jnp.int32, shape, 0)
-    cols = jax.lax.broadcasted_iota(jnp.int32, shape, 1)
-    return (rows > 0) & (rows < shape[0] - 1) & (cols > 0) & (cols < shape[1] - 1)
 
 
 def step_pad_where(u, r):

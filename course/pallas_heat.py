@@ -541,7 +541,8 @@ def make_passes(variant: str, shape, steps_per_pass: int, *, block=None, program
     """The pieces simulate_pallas is made of, for benchmarks that time the passes alone.
 
     Returns (geometry, T, pass_fn): pass_fn(padded, r_arr, n) advances the padded grid
-    (`pad(u, geometry)`) by n <= T steps in one pass, r_arr = jnp.full((1,), r, float32).
+    (`pad(u, geometry)`) by n <= T steps in one pass, r_arr = jnp.full((1,), r, float32);
+    `run_passes` strings the passes together.
     """
     v, T = resolve(variant, "triton", steps_per_pass)
     ny, nx = shape
@@ -555,6 +556,17 @@ def make_passes(variant: str, shape, steps_per_pass: int, *, block=None, program
     return geom, T, pass_fn
 
 
+def run_passes(pass_fn, up, r_arr, T: int, n_steps: int):
+    """The padded grid up after n_steps steps: n_steps // T passes of T steps, then one pass of
+    the n_steps % T left over (pass_fn, T and up as from `make_passes` and `pad`)."""
+    full, rest = divmod(n_steps, T)
+    if full:  # a static trip count: XLA's loop needs no host round trip per pass
+        up = lax.fori_loop(0, full, lambda _, v: pass_fn(v, r_arr, T), up)
+    if rest:  # the same tiles and halo, fewer steps: still exact
+        up = pass_fn(up, r_arr, rest)
+    return up
+
+
 def _run(u0, r, *, n_steps, variant, steps_per_pass, block, programs, interpret, pad_value):
     u0 = jnp.asarray(u0, F32)
     if n_steps <= 0:
@@ -563,12 +575,7 @@ def _run(u0, r, *, n_steps, variant, steps_per_pass, block, programs, interpret,
         variant, u0.shape, steps_per_pass, block=block, programs=programs, interpret=interpret
     )
     r_arr = jnp.reshape(jnp.asarray(r, F32), (1,))
-    up = pad(u0, geom, pad_value)
-    full, rest = divmod(n_steps, T)
-    if full:  # a static trip count: XLA's loop needs no host round trip per pass
-        up = lax.fori_loop(0, full, lambda _, v: pass_fn(v, r_arr, T), up)
-    if rest:  # the same tiles and halo, fewer steps: still exact
-        up = pass_fn(up, r_arr, rest)
+    up = run_passes(pass_fn, pad(u0, geom, pad_value), r_arr, T, n_steps)
     return crop(up, geom)
 
 
