@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from autograder.assignment import Threshold
-from autograder.sandbox.notebook_run import Limits
+from autograder.sandbox import notebook_run
+from autograder.sandbox.notebook_run import GRADING_XLA_FLAGS, Limits
 from autograder.submission import Baseline, StudentCodeError, Submission, Tampered
 from solutions import oracles
 from solutions.answers import answer_source
@@ -269,6 +270,15 @@ def test_secrets_in_the_graders_environment_are_not_in_the_kernel(calls):
     assert not set(SECRETS) & set(env), sorted(env)
     assert not any("xyz-secret" in value for value in env.values())
     assert env["HOME"] == cwd != os.environ.get("HOME")  # a scratch home, not the grader's
+
+
+def test_kernels_compile_with_the_grading_xla_flags_unless_the_grader_sets_its_own(calls, monkeypatch):
+    env, _ = calls.call("environment").value
+    assert env["XLA_FLAGS"] == os.environ.get("XLA_FLAGS", GRADING_XLA_FLAGS)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    assert notebook_run._kernel_env("/tmp/h", Limits())["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false"
+    monkeypatch.delenv("XLA_FLAGS")
+    assert notebook_run._kernel_env("/tmp/h", Limits())["XLA_FLAGS"] == GRADING_XLA_FLAGS
 
 
 # ---- patched clocks and checks: correctness is judged outside, timing is refused

@@ -140,8 +140,17 @@ def protect_this_process() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
+# On a GPU, XLA compiles every new matrix-multiply shape to a Triton kernel and times several
+# configurations of it: seconds per graded notebook (on the H200, 06 graded in 40 s with these off
+# against 49 s with them on; 04 in 25 s against 31), for matrices far too small to gain from it.
+# Both kernels of a race get the same flags, and the speed thresholds were calibrated with them
+# (benchmarks/results/speed-calibration-h200.md). An XLA_FLAGS of the grader's own replaces them.
+GRADING_XLA_FLAGS = "--xla_gpu_enable_triton_gemm=false --xla_gpu_autotune_level=0"
+
+
 def _kernel_env(home: str, limits: Limits) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
+    env.setdefault("XLA_FLAGS", GRADING_XLA_FLAGS)
     env.update(
         HOME=home,
         TMPDIR=home,

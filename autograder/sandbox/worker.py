@@ -160,11 +160,33 @@ class Worker:
         top = [str(e.primitive) for e in jaxpr.jaxpr.eqns]
         return {"traceable": True, "eqns": total, "primitives": counts, "top": top}
 
+    def _host_device(self):
+        """The kernel's CPU device, or None where JAX was started without one."""
+        try:
+            return self._jax.devices("cpu")[0]
+        except RuntimeError:
+            return None
+
     def op_key_draws(self, req):
         """Call fn op by op (jax.disable_jit, so every key is a concrete value) and record the
-        key of every random draw: which keys were used, how often, by which function."""
+        key of every random draw: which keys were used, how often, by which function.
+
+        On a GPU the run goes to the host CPU first: op by op, a GPU compiles a kernel for every
+        new operation (seconds for a short training run), and which keys are drawn does not
+        depend on the device. If the function fails there (it may insist on a GPU), the run is
+        repeated on the default device, so the verdict never depends on where it ran."""
+        host = self._host_device()
+        if host is not None and self._jax.devices()[0] != host:
+            try:
+                with self._jax.default_device(host):
+                    return self._key_draws(req)
+            except Exception:  # noqa: BLE001 - judged on the default device instead, below
+                pass
+        return self._key_draws(req)
+
+    def _key_draws(self, req):
         fn = self._function(req)
-        args = self._args(req, req.get("args", ()))
+        args = self._args(req, req.get("args", ()))  # uncommitted: on the default device
         random = self._jax.random
         draws = []
 
