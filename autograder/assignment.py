@@ -42,7 +42,11 @@ class Threshold:
     baseline: str  # what the candidate races, in words (reports, notebook headers)
 
     def passes(self, speedup: float) -> bool:
-        return speedup >= self.value if self.op == ">=" else 1.0 / speedup <= self.value
+        return self.holds(self.ratio(speedup))
+
+    def holds(self, ratio: float) -> bool:
+        """Whether a ratio (as ``ratio`` returns it) is on the passing side of ``value``."""
+        return ratio >= self.value if self.op == ">=" else ratio <= self.value
 
     def ratio(self, speedup: float) -> float:
         """The number compared with ``value``: the speedup, or the slowdown for ``"<="``."""

@@ -153,8 +153,7 @@ def markdown(report: dict) -> str:
             ratios = [r["ratio"] for r in timed]
             # Judged again at the threshold in force, so that a table re-rendered after a
             # threshold moved (--markdown) says what the races would get today.
-            verdicts = ["pass" if (x <= threshold.value if threshold.op == "<=" else x >= threshold.value)
-                        else "fail" for x in ratios]
+            verdicts = ["pass" if threshold.holds(x) else "fail" for x in ratios]
             right = sum(v == row["expect"] for v in verdicts) if row["expect"] != "any" else None
             m = margin(threshold, ratios, row["expect"])
             spread = (f"{min(ratios):.3g} / {statistics.median(ratios):.3g} / {max(ratios):.3g}" if ratios

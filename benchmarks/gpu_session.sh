@@ -31,6 +31,13 @@ samples() {  # the complete sample submission (alice) in /tmp/submitted, written
     [ -d /tmp/submitted/alice ] || python3 -m instructor.samples /tmp/submitted --students alice > /dev/null
 }
 ALICE=/tmp/submitted/alice/workshop3
+grade_alone() {  # grade_alone SECONDS STEM SUFFIX [GRADE OPTIONS...]: alice's STEM alone, stage grade-STEM-SUFFIX
+    local limit=$1 stem=$2 suffix=$3
+    shift 3
+    samples
+    stage "grade-$stem$suffix" "$limit" python3 -m autograder grade "$ALICE/$stem.ipynb" "$@" \
+        --json "$RES/grade-alice-$stem$suffix.json"
+}
 
 for what in "$@"; do
     case $what in
@@ -45,27 +52,21 @@ for what in "$@"; do
         stage calibrate 330 python3 benchmarks/calibrate_speed.py --races 30 --max-seconds 280 \
             --resume benchmarks/results/speed-calibration-h200.json --out "$RES/calibration.json" ;;
     grading-single)  # one notebook at a time, in the jail; 05 and 06 also without it
-        samples
         for stem in 01_jax_intro 02_jax_jit 03_jax_grad 04_jax_vmap 05_heat_equation_jax 06_deep_learning_jax; do
-            stage "grade-$stem" 100 python3 -m autograder grade "$ALICE/$stem.ipynb" --json "$RES/grade-alice-$stem.json"
+            grade_alone 100 "$stem" ""
         done
         for stem in 05_heat_equation_jax 06_deep_learning_jax; do
-            stage "grade-$stem-none" 100 python3 -m autograder grade "$ALICE/$stem.ipynb" --isolation none --json "$RES/grade-alice-$stem-none.json"
+            grade_alone 100 "$stem" -none --isolation none
         done ;;
     grading-02-06)  # the two slowest of grading-single again, after a change to them
-        samples
         for stem in 02_jax_jit 06_deep_learning_jax; do
-            stage "grade-$stem" 80 python3 -m autograder grade "$ALICE/$stem.ipynb" --json "$RES/grade-alice-$stem.json"
+            grade_alone 80 "$stem" ""
         done ;;
     grading-autotune0)  # 06 with XLA's GPU autotuning off in the kernels: what compilation costs
-        samples
-        stage grade-06-autotune0 100 env XLA_FLAGS=--xla_gpu_autotune_level=0 python3 -m autograder grade "$ALICE/06_deep_learning_jax.ipynb" \
-            --json "$RES/grade-alice-06-autotune0.json" ;;
+        XLA_FLAGS=--xla_gpu_autotune_level=0 grade_alone 100 06_deep_learning_jax -autotune0 ;;
     grading-cublas)  # 04 and 06 with XLA's Triton GEMMs and autotuning off in the kernels
-        samples
         for stem in 04_jax_vmap 06_deep_learning_jax; do
-            stage "grade-$stem-cublas" 80 env XLA_FLAGS="--xla_gpu_enable_triton_gemm=false --xla_gpu_autotune_level=0" \
-                python3 -m autograder grade "$ALICE/$stem.ipynb" --json "$RES/grade-alice-$stem-cublas.json"
+            XLA_FLAGS="--xla_gpu_enable_triton_gemm=false --xla_gpu_autotune_level=0" grade_alone 80 "$stem" -cublas
         done ;;
     bench-unroll)  # longer unrolls of the reference loop, and the compiled HLO of every step form
         stage bench-unroll 200 python3 benchmarks/bench_references.py --sizes 2048 4096 8192 \
@@ -77,9 +78,7 @@ for what in "$@"; do
         stage calibrate-gemm 250 python3 benchmarks/calibrate_speed.py --races 30 --max-seconds 220 \
             --tests batched_predict_speed_vs_python_loop train_step_speed_vs_reference --out "$RES/calibration-gemm.json" ;;
     grading-06)  # 06 alone, the slowest notebook to grade
-        samples
-        stage grade-06_deep_learning_jax 80 python3 -m autograder grade "$ALICE/06_deep_learning_jax.ipynb" \
-            --json "$RES/grade-alice-06_deep_learning_jax.json" ;;
+        grade_alone 80 06_deep_learning_jax "" ;;
     bench-once-r)  # the reference's loop with alpha*dt/dx**2 computed once, against the scan form
         stage bench-once-r 70 python3 benchmarks/bench_references.py --sizes 2048 4096 8192 \
             --repeats 5 --golden-repeats 1 --loop-steps 200 --skip-single --skip-mlp \
