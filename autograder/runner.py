@@ -162,9 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--mode", choices=("grade", "check"), default="grade")
     parser.add_argument("--isolation", choices=isolation.MODES, default="auto")
+    parser.add_argument("--compile-cache", metavar="DIR")
+    parser.add_argument("--compile-cache-writable", action="store_true")
     args = parser.parse_args(argv)
     protect_this_process()
-    limits = Limits(isolation=args.isolation)
+    limits = Limits(isolation=args.isolation, compile_cache=args.compile_cache,
+                    compile_cache_writable=args.compile_cache_writable)
     if args.mode == "check":
         from .visible_checks import check
 

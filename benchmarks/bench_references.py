@@ -5,7 +5,9 @@
    each inside a compiled `fori_loop` with n_steps traced; the `jnp.pad` form also with n_steps
    static and in 32-step chunks; the shipped `simulate`; and every form, the shipped
    `heat_step` too, as one jitted call per step from Python. Reported in ms/step and as achieved
-   bandwidth (bytes = u read once + written once) in % of a measured device-to-device copy.
+   bandwidth (bytes = u read once + written once) in % of a measured device-to-device copy,
+   and in % of the fastest "ceiling" row of the same size (one read and one write of the grid per
+   step and nothing else, timed the same way: what a one-pass step can reach at that size).
 2. MLP training at digits size ([64, 128, 10], batch 64): a Python loop that slices device
    arrays per step, a Python loop over pre-sliced batches, a `lax.scan` epoch fed by eager
    shuffling, the shipped epoch (shuffle + `lax.scan` in one jit) and the whole shipped
@@ -177,6 +179,38 @@ def once_r_loop(kind, unroll):
     return lambda u, n: jitted(u, n, ALPHA, DT, DX)
 
 
+def traced_r_scan(step_r, unroll):
+    """A step of (u, r) in a static-n scan, r = alpha*dt/dx**2 passed in traced (as in simulate,
+    where alpha, dt and dx are arguments) instead of folded into the program as a constant."""
+    jitted = jax.jit(lambda u, n, r: jax.lax.scan(lambda v, _: (step_r(v, r), None), u, None, length=n,
+                                                  unroll=unroll)[0], static_argnums=1)
+    return lambda u, n: jitted(u, n, ALPHA * DT / DX**2)
+
+
+def flat_shift_r(u, r):
+    """The step on the grid as one row of ny*nx values: the four neighbours are shifts of a 1-D
+    padded copy by 1 and by nx, so the kernel needs no 2-D index arithmetic for them."""
+    ny, nx = u.shape
+    n = ny * nx
+    f = u.reshape(n)
+    p = jnp.pad(f, nx)
+    lap = p[:n] + p[2 * nx:] + p[nx - 1:nx - 1 + n] + p[nx + 1:nx + 1 + n] - 4 * f
+    return jnp.where(_interior(u.shape).reshape(n), f + r * lap, f).reshape(ny, nx)
+
+
+def interior_pad_r(u, r):
+    """The update computed on the interior slices only, then padded back with u's edges."""
+    c = u[1:-1, 1:-1]
+    inner = c + r * (u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4 * c)
+    return jnp.where(_interior(u.shape), jnp.pad(inner, 1), u)
+
+
+def pad_where_r(u, r):
+    p = jnp.pad(u, 1)
+    lap = p[2:, 1:-1] + p[:-2, 1:-1] + p[1:-1, 2:] + p[1:-1, :-2] - 4 * u
+    return jnp.where(_interior(u.shape), u + r * lap, u)
+
+
 def static_scan(step, unroll, **jit_options):
     """n_steps static: a scan of known length, `unroll` steps per iteration."""
     def run(u, n):
@@ -223,6 +257,17 @@ def loop_variants(only=None):
             static_scan_two(step2_pad_where, step_pad_where, k))
     variants["reference _step, r computed once, fori_loop unroll 8 (static n)"] = once_r_loop("fori", 8)
     variants["reference _step, r computed once, scan unroll 32 (static n)"] = once_r_loop("scan", 32)
+    # What separates the shipped simulate from the fastest scan at small sizes: r traced, the
+    # reference's step jitted on its own (nested in the loop's jit), alpha, dt, dx as constants.
+    variants["jnp.pad + where, r traced, scan unroll 8 (static n)"] = traced_r_scan(pad_where_r, 8)
+    variants["jnp.pad + where, r traced, scan unroll 32 (static n)"] = traced_r_scan(pad_where_r, 32)
+    variants["flat 1-D shifts + where, r traced, scan unroll 8 (static n)"] = traced_r_scan(flat_shift_r, 8)
+    variants["interior slices padded back + where, r traced, scan unroll 8 (static n)"] = traced_r_scan(
+        interior_pad_r, 8)
+    variants["reference _step unjitted, r traced, scan unroll 8 (static n)"] = traced_r_scan(
+        heat_equation_jax._step.__wrapped__, 8)
+    variants["shipped simulate, alpha, dt, dx constants (static n)"] = jax.jit(
+        lambda u, n: heat_equation_jax.simulate(u, ALPHA, DT, DX, n), static_argnums=1)
     variants["shipped simulate (the reference answer)"] = (
         lambda u, n_steps: heat_equation_jax.simulate(u, ALPHA, DT, DX, n_steps))
     if only:
@@ -306,6 +351,43 @@ def measure_copy_bandwidth(rng, size, repeats, calls=20):
     return 2 * x.nbytes / (seconds / calls)
 
 
+CEILING = "ceiling: "  # the rows that measure one pass over the grid per step, at that size
+
+
+def ceiling_variants():
+    """name -> (f(u, n_steps) on the device, expected(u0, n_steps) in NumPy): one read and one
+    write of the grid per step and nothing else, timed like the heat loops at each size. What a
+    256 MiB copy cannot show at 2048**2: a step's launch and tail cost, which every one-pass
+    kernel pays."""
+    scale = np.float32(1.0000001)
+
+    def scaled(u, n):  # u * s per step; the barrier keeps XLA from fusing the unrolled steps into one pass
+        return jax.lax.scan(lambda v, _: (jax.lax.optimization_barrier(v * scale), None), u, None,
+                            length=n, unroll=8)[0]
+
+    variants = {f"{CEILING}u * s per step, scan unroll 8 (static n), steps kept apart":
+                (jax.jit(scaled, static_argnums=1),
+                 lambda u0, n: np.asarray(u0, np.float64) * float(scale) ** n)}
+    try:
+        import cupy
+
+        cupy.cuda.runtime.getDeviceCount()
+
+        def copies(u, n):
+            a = cupy.from_dlpack(u).copy()
+            b = cupy.empty_like(a)
+            for _ in range(n):
+                cupy.copyto(b, a)
+                a, b = b, a
+            cupy.cuda.Device().synchronize()
+            return a
+
+        variants[f"{CEILING}CuPy copy kernels back to back"] = (copies, lambda u0, n: np.asarray(u0, np.float64))
+    except Exception:  # no cupy, or no GPU for it: the row is left out
+        pass
+    return variants
+
+
 def step_bytes(n):
     """Bytes one heat step on an n x n float32 grid moves: u read once, written once."""
     return 2 * n * n * 4
@@ -360,6 +442,15 @@ def bench_heat(args, rng, copy_bw, rows, log):
 
         from benchmarks.probe_speed_design import to_np  # lazily, as in peer_variants
 
+        for name, (loop, expected) in ceiling_variants().items():
+            err = relative_error(to_np(loop(grids[0], check_steps)), expected(first, check_steps))
+            loop(grids[0], args.loop_steps)  # compile / warm up
+            loop_s, spread = median_seconds(lambda i: jax.block_until_ready(loop(grids[i % len(grids)], args.loop_steps)),
+                                            args.repeats)
+            per_step = loop_s / args.loop_steps
+            rows.append(heat_row(n, name, per_step, golden_s, copy_bw, check([err]), spread))
+            log(f"heat {n}: {name}: {per_step * 1e3:.4f} ms/step spread {spread:.0%} {check([err])}")
+
         for name, (convert, loop) in peer_variants().items():
             inputs = [convert(g) for g in grids]
             # Neither loop writes to its input (torch: each step clones, CuPy: cupy.array copies
@@ -386,6 +477,17 @@ def bench_heat(args, rng, copy_bw, rows, log):
             rows.append(heat_row(n, f"{name}, one jit call per step", per_call, golden_s,
                                  copy_bw, check(errors), spread))
             log(f"heat {n}: {name} call {per_call * 1e3:.4f} ms/step spread {spread:.0%}")
+
+
+def add_size_ceilings(rows):
+    """Each heat row's rate as a percentage of the fastest ceiling row of its size."""
+    best = {}
+    for r in rows:
+        if r["bench"] == "heat" and r["variant"].startswith(CEILING):
+            best[r["size"]] = max(best.get(r["size"], 0.0), r["gbps"])
+    for r in rows:
+        if r["bench"] == "heat" and r["size"] in best and not r["variant"].startswith("golden"):
+            r["pct_size_ceiling"] = 100 * r["gbps"] / best[r["size"]]
 
 
 # --- MLP ---------------------------------------------------------------------------------------
@@ -525,12 +627,13 @@ def markdown_table(rows):
     def fmt(v, spec):
         return "" if v is None else format(v, spec)
 
-    lines = ["| bench | size | variant | ms/step | GB/s | % of copy | speedup vs golden | check |",
-             "|---|---|---|---:|---:|---:|---:|---|"]
+    lines = ["| bench | size | variant | ms/step | GB/s | % of copy | % of same-size ceiling | speedup vs golden | check |",
+             "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['bench']} | {r['size']} | {r['variant']} "
                      f"| {fmt(r['ms_per_step'], '.4f')} "
                      f"| {fmt(r['gbps'], '.0f')} | {fmt(r['pct_copy'], '.0f')} "
+                     f"| {fmt(r.get('pct_size_ceiling'), '.0f')} "
                      f"| {fmt(r['speedup'], '.1f')} | {r['check']} |")
     return "\n".join(lines)
 
@@ -569,6 +672,7 @@ def main(argv=None):
         write_heat_hlo(args.hlo, max(args.sizes))
     rows = []
     bench_heat(args, rng, copy_bw, rows, log)
+    add_size_ceilings(rows)
     if not args.skip_mlp:
         bench_mlp(args, rows, log)
     if args.json:

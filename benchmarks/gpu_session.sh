@@ -117,6 +117,38 @@ for what in "$@"; do
             --repeats 7 --golden-repeats 2 --loop-steps 200 --calls 30 --json "$RES/references.json"
         stage bench-pallas 150 python3 benchmarks/bench_pallas_heat.py --isolate --sizes 2048 4096 8192 \
             --variants mosaic_smem --steps 1 4 8 --budget-s 120 --json "$RES/pallas.json" ;;
+    grading-cache)  # --compile-cache: the warm-up (six references at once), then alice warm one at a
+        # time and all six at once, then two other students (their own code compiles: misses)
+        samples
+        CACHE=/tmp/xla-cache
+        stage grade-cache-warmup 240 python3 -m autograder grade "$ALICE"/*.ipynb -j 6 --compile-cache "$CACHE" \
+            --json "$RES/grade-alice-j6-cache-first.json"
+        for stem in 01_jax_intro 02_jax_jit 03_jax_grad 04_jax_vmap 05_heat_equation_jax 06_deep_learning_jax; do
+            grade_alone 60 "$stem" -cache --compile-cache "$CACHE"
+        done
+        stage grade-j6-cache 120 python3 -m autograder grade "$ALICE"/*.ipynb -j 6 --compile-cache "$CACHE" \
+            --json "$RES/grade-alice-j6-cache.json"
+        [ -d /tmp/others/bob ] || python3 -m instructor.samples /tmp/others --students bob mallory > /dev/null
+        stage grade-others-cache 200 python3 -m autograder grade /tmp/others/*/workshop3/*.ipynb -j 6 \
+            --compile-cache "$CACHE" --json "$RES/grade-others-j6-cache.json"
+        du -sh "$CACHE" > "$RES/cache-size.txt" 2>&1 ;;
+    cache-check)  # the two other students without the cache (their scores must not move), and the
+        # cache's own tests on the GPU
+        [ -d /tmp/others/bob ] || python3 -m instructor.samples /tmp/others --students bob mallory > /dev/null
+        stage grade-others-plain 200 python3 -m autograder grade /tmp/others/*/workshop3/*.ipynb -j 6 \
+            --json "$RES/grade-others-j6-plain.json"
+        stage cache-tests 200 python3 -m pytest tests/test_cli.py tests/test_isolation.py tests/test_sandbox.py \
+            -k compile_cache -q -p no:cacheprovider ;;
+    bench-forms)  # two more ways of writing the step (1-D shifts; interior slices padded back), at the small sizes
+        stage bench-forms 150 python3 benchmarks/bench_references.py --sizes 2048 4096 \
+            --repeats 7 --golden-repeats 1 --loop-steps 200 --skip-single --skip-mlp \
+            --loops "flat 1-D" "interior slices" "pad + where, r traced, scan unroll 8" shipped \
+            --json "$RES/references-forms.json" ;;
+    bench-ceiling)  # each size's one-pass ceiling, and what separates the reference from the fastest scan
+        stage bench-ceiling 260 python3 benchmarks/bench_references.py --sizes 2048 4096 8192 \
+            --repeats 7 --golden-repeats 1 --loop-steps 200 --skip-single --skip-mlp \
+            --loops "scan unroll 8 (static n)" "unroll 32 (static" "r traced" constants shipped \
+            --json "$RES/references-ceiling.json" ;;
     *) echo "unknown stage $what" >&2; exit 2 ;;
     esac
 done

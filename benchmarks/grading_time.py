@@ -1,6 +1,7 @@
 """How long grading takes, and where the time goes (a measurement, not a timed test).
 
     .venv/bin/python benchmarks/grading_time.py [--jobs 2] [--isolation auto|namespaces|none]
+                                                [--compile-cache DIR]
 
 Grades the complete sample submission (alice, from instructor/samples.py: the release with the
 instructor's solutions filled in, lesson cells included) of each of the six parts:
@@ -9,6 +10,9 @@ instructor's solutions filled in, lesson cells included) of each of the six part
 2. all six in one command with ``-j N``;
 3. each notebook's sandbox phases, from ``Submission`` (``NotebookRun.timings``): starting the
    kernel, booting the grading worker (which imports JAX), running the student's cells.
+
+With ``--compile-cache DIR`` every grading uses that cache (autograder/compile_cache.py); the
+warm-up (the reference notebooks graded once, writing it) happens before the first measurement.
 
 The rest of a single grading is the command's own start-up (Python, pytest, the graders and
 oracles importing NumPy and JAX) and the grader tests themselves, JAX compilation of the
@@ -41,16 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--isolation", choices=MODES, default="auto")
+    parser.add_argument("--compile-cache", type=Path, metavar="DIR")
     args = parser.parse_args(argv)
+    cache = [] if args.compile_cache is None else ["--compile-cache", str(args.compile_cache.resolve())]
     with tempfile.TemporaryDirectory() as tmp:
         sample_notebooks.write_samples(Path(tmp), STEMS, ("alice",))
         notebooks = [Path(tmp) / "alice" / "workshop3" / f"{stem}.ipynb" for stem in STEMS]
-        grade = [sys.executable, "-m", "autograder", "grade", "--isolation", args.isolation]
+        grade = [sys.executable, "-m", "autograder", "grade", "--isolation", args.isolation, *cache]
+        if cache:  # the warm-up, outside every measurement
+            _timed([*grade, *map(str, notebooks), "-j", str(args.jobs)])
         startup = _timed([sys.executable, "-c", "import autograder.runner, solutions.oracles, jax.numpy"])
         rows = []
         for nb in notebooks:
             total = _timed([*grade, str(nb)])
-            sub = Submission.from_notebook(nb, Limits(isolation=args.isolation))
+            sub = Submission.from_notebook(nb, Limits(isolation=args.isolation, compile_cache=cache[1] if cache else None))
             phases = sub.timings
             sub.close()
             rows.append((nb.stem, total, phases))

@@ -75,6 +75,19 @@ class Stop(Exception):
         self.code = code
 
 
+def exit_status(prog: str, run) -> int:
+    """``run()``'s exit status, with the two ways a command of ours ends early: a ValueError is
+    bad input (one line, exit 2, nothing sent), a Stop ends the run (one line, its own code)."""
+    try:
+        return run()
+    except ValueError as bad:
+        print(f"{prog}: error: {bad}", file=sys.stderr)
+        return EXIT_USAGE
+    except Stop as stop:
+        print(f"{prog}: stopped: {stop}", file=sys.stderr)
+        return stop.code
+
+
 class GhError(RuntimeError):
     """One gh call failed; ``status`` is the HTTP status gh reported (0 when it named none)."""
 
@@ -440,7 +453,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     gh = Gh(dry_run=args.dry_run)
-    try:
+
+    def run() -> int:
         if args.command == "create":
             return create(gh, read_roster(args.roster), args.org, args.template, args.prefix, args.out)
         if bool(args.skip_graded) != bool(args.grader):
@@ -451,12 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or args.course / "collected.csv"
         skip = (args.skip_graded, args.grader) if args.skip_graded else None
         return collect(gh, repos, args.course, None if args.latest else args.deadline, out, skip, tuple(args.stems))
-    except ValueError as bad:
-        print(f"python -m instructor.classroom: error: {bad}", file=sys.stderr)
-        return EXIT_USAGE
-    except Stop as stop:
-        print(f"python -m instructor.classroom: stopped: {stop}", file=sys.stderr)
-        return stop.code
+
+    return exit_status("python -m instructor.classroom", run)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ CLI_JSON = "cli-results.json"
 GRADES_CSV = "grades.csv"
 NBGRADER_LOG = "nbgrader.log"
 CLI_LOG = "cli.log"
+CLI_CACHE = ".autograder-cache"  # the command line's --compile-cache folder
 
 
 class StepFailed(RuntimeError):
@@ -73,13 +74,14 @@ def db_url(course: Path) -> str:
 
 
 def jax_cache_env(course: Path) -> dict:
-    """A JAX compilation cache shared by every kernel of this course folder.
+    """A JAX compilation cache shared by nbgrader's kernels in this course folder.
 
     The lessons, the hidden checks and the graders compile the same programs for every student:
     with the cache, each is compiled once per run instead of once per kernel, which halves the
-    CPU time of grading on a 2-core machine. Both graders get the same cache, so it cannot make
-    them disagree. Only for a batch of notebooks one trusts (these samples): any kernel can write
-    the cache, so a hostile notebook could plant a wrong program for a later student's kernel.
+    CPU time of grading on a 2-core machine. Only for a batch of notebooks one trusts (these
+    samples): any nbgrader kernel can write the cache, so a hostile notebook could plant a wrong
+    program for a later student's kernel. The command line keeps its own (``--compile-cache``,
+    CLI_CACHE), which students' kernels only read (autograder/compile_cache.py).
     """
     return {"JAX_COMPILATION_CACHE_DIR": str(Path(course).resolve() / ".jax-cache"),
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
@@ -149,8 +151,10 @@ def start_cli(course: Path, notebooks: list[str], *, jobs: int = 2, json_name: s
               on_line=None, jax_cache: bool = True) -> tuple[subprocess.Popen, threading.Thread]:
     """``python -m autograder grade NOTEBOOKS -j JOBS --json`` in the background."""
     cmd = [sys.executable, "-m", "autograder", "grade", *notebooks, "-j", str(jobs), "--json", json_name]
+    if jax_cache:  # the command line's own cache: warmed by the reference notebooks, read-only to students
+        cmd += ["--compile-cache", str(Path(course).resolve() / CLI_CACHE)]
     log = open(Path(course) / CLI_LOG, "w", encoding="utf-8")
-    proc = subprocess.Popen(cmd, cwd=course, env=_env(course, jax_cache), stdout=log, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=course, env=_env(course, jax_cache=False), stdout=log, stderr=subprocess.PIPE,
                             text=True, errors="replace")
 
     def pump():  # progress lines ("[3/24] submitted/...: 12/12 points (40s)") to the log and us
@@ -214,7 +218,7 @@ def progress_printer(started: float):
             _say(f"  [{time.monotonic() - started:5.0f}s] nbgrader: autograding {path.parts[-3]}/{path.stem}")
 
     def cli_line(line: str) -> None:
-        if line.startswith("["):
+        if line.startswith(("[", "compile cache")):  # a notebook graded; a part's warm-up done
             _say(f"  [{time.monotonic() - started:5.0f}s] cli: {line.strip()}")
 
     return nbgrader_line, cli_line

@@ -32,7 +32,7 @@ from pathlib import Path
 from autograder import assignment
 from autograder.command.merge import collect as collect_results
 from autograder.command.merge import skipped_points
-from instructor.classroom import COLLECT_COLUMNS, EXIT_USAGE, Gh, GhError, Stop, read_rows, write_rows
+from instructor.classroom import COLLECT_COLUMNS, Gh, GhError, exit_status, read_rows, write_rows
 
 POSTED_COLUMNS = ("student", "repo", "sha", "state", "description")
 DEFAULT_CONTEXT = "workshop3/grade"
@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the parts graded (default: all); a part left out is not reported missing")
     p.add_argument("--dry-run", action="store_true", help="print the calls and comments; send nothing")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> int:  # a results file that is not one (BadMerge) is a ValueError too
         collected = read_rows(args.collected, COLLECT_COLUMNS)
         by_student: dict[str, dict[str, dict]] = {}
         for (student, stem), result in collect_results(args.results).items():
@@ -169,12 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         gh = Gh(dry_run=args.dry_run)
         return post(gh, collected, by_student, args.context, args.out or args.collected.with_name("posted.csv"),
                     tuple(args.stems))
-    except ValueError as bad:  # BadMerge too: a results file that is not one
-        print(f"python -m instructor.post_feedback: error: {bad}", file=sys.stderr)
-        return EXIT_USAGE
-    except Stop as stop:
-        print(f"python -m instructor.post_feedback: stopped: {stop}", file=sys.stderr)
-        return stop.code
+
+    return exit_status("python -m instructor.post_feedback", run)
 
 
 if __name__ == "__main__":

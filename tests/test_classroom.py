@@ -597,6 +597,7 @@ def test_the_grading_workflow_uses_the_tools_with_the_isolation_the_matrix_and_t
     text = WORKFLOW.read_text()
     for needed in ("-m instructor.classroom collect", "--latest", "--skip-graded",
                    "-m autograder grade", "--isolation namespaces", '--shard "$INDEX/$TOTAL"',
+                   '--compile-cache "$CACHE"', "actions/cache@",
                    "strategy.job-total", "-m autograder merge", "-m instructor.post_feedback",
                    "vars.GPU_RUNNER_LABEL", "secrets.GRADER_TOKEN", "schedule:", "workflow_dispatch:"):
         assert needed in text, f"grade.yml lacks {needed!r}"

@@ -277,3 +277,42 @@ def test_empty_notebook_gets_a_normal_report_of_zero(tmp_path):
     counted = [t for t in result["tests"] if t["status"] != "skipped"]
     assert all(t["status"] == "failed" and "is not defined" in t["output"] for t in counted), counted
     assert "05_heat_equation_jax.ipynb: 0/" in proc.stdout
+
+
+def _scores(path: Path) -> dict[str, list]:
+    return {Path(r["notebook"]).parent.parent.name: [(t["name"], t["score"]) for t in r["tests"]]
+            for r in json.loads(path.read_text())}
+
+
+@pytest.mark.slow
+def test_compile_cache_is_warmed_once_by_the_reference_and_changes_no_score(tmp_path):
+    """--compile-cache: one warm-up per part (the reference notebook graded, writing the cache), later
+    gradings only read it; every score the same as without it; unused without the jail."""
+    from instructor import samples
+
+    stem = "01_jax_intro"
+    samples.write_samples(tmp_path / "s", [stem], ("alice", "bob"))
+    notebooks = sorted((tmp_path / "s").glob(f"*/workshop3/{stem}.ipynb"))
+    cache = tmp_path / "xla-cache"
+    runs = {}
+    for name, extra in [("plain", []), ("warming", ["--compile-cache", cache]), ("warm", ["--compile-cache", cache]),
+                        ("open", ["--compile-cache", tmp_path / "unused", "--isolation", "none"])]:
+        proc = cli(*notebooks, "-j", "2", "--json", tmp_path / f"{name}.json", *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[name] = proc.stderr
+        assert _scores(tmp_path / f"{name}.json") == _scores(tmp_path / "plain.json"), name
+        if name == "warming":
+            entries = sorted(p.name for p in cache.iterdir() if p.name.endswith("-cache"))
+    assert _scores(tmp_path / "plain.json")["alice"] != _scores(tmp_path / "plain.json")["bob"]
+    warmed = [line for line in runs["warming"].splitlines() if "warmed by the reference" in line]
+    assert len(warmed) == 1 and stem in warmed[0] and "12/12" in warmed[0], runs["warming"]
+    assert len(entries) > 20 and [p.name for p in (cache / "warmed").iterdir()][0].startswith(stem)
+    # The second run warmed nothing and the students' kernels added nothing (they cannot write).
+    assert "warmed by the reference" not in runs["warm"]
+    assert sorted(p.name for p in cache.iterdir() if p.name.endswith("-cache")) == entries
+    assert "--compile-cache" in runs["open"] and "not used" in runs["open"] and not (tmp_path / "unused").exists()
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("")
+    proc = cli(notebooks[0], "--compile-cache", not_a_folder)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"python -m autograder: error: --compile-cache {not_a_folder} is a file: name a folder (it is created if missing)"]

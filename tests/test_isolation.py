@@ -165,6 +165,10 @@ def environ_values(name):
     return found
 
 
+def cache_settings():
+    return {k: os.environ.get(k) for k in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")}
+
+
 def environ_of(pid):
     try:
         open(f"/proc/{pid}/environ", "rb").read()
@@ -428,6 +432,36 @@ def test_killing_the_kernel_kills_what_it_started_even_in_a_new_session():
         assert bool(left) == survives, (limits.isolation, left)
         if not survives:
             assert jail_escape == "ok" and not running(base)
+
+
+# ---- the compilation cache (autograder/compile_cache.py): read by a student's kernel, never written
+
+
+def test_the_compile_cache_is_read_only_to_a_students_kernel_and_absent_without_the_jail(tmp_path):
+    cache = tmp_path / "xla-cache"
+    cache.mkdir()
+    entry = cache / "jit_f-0123-cache"
+    entry.write_bytes(b"a compiled program")
+    cache.chmod(0o777)  # open to anyone: only the read-only mount stands in the way
+    entry.chmod(0o666)
+    before = file_digest(entry)
+    sub = Submission([PROBES], dataclasses.replace(JAILED, compile_cache=str(cache)))
+    try:
+        assert sub.call("cache_settings").value == {"JAX_COMPILATION_CACHE_DIR": str(cache),
+                                                     "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9"}
+        assert sub.call("read_file", str(entry)).value == "a compiled program"
+        for target in (entry, cache / "jit_g-4567-cache"):  # replace an entry, plant a new one
+            assert sub.call("try_write", str(target)).value == "EROFS", target
+    finally:
+        sub.close()
+    assert file_digest(entry) == before and sorted(p.name for p in cache.iterdir()) == [entry.name]
+    # Without the jail the folder would be writable: the kernel is not told of it at all.
+    sub = Submission([PROBES], dataclasses.replace(OPEN, compile_cache=str(cache)))
+    try:
+        assert sub.call("cache_settings").value == {"JAX_COMPILATION_CACHE_DIR": None,
+                                                     "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": None}
+    finally:
+        sub.close()
 
 
 # ---- the second, clean kernel for reference baselines

@@ -281,6 +281,20 @@ def test_kernels_compile_with_the_grading_xla_flags_unless_the_grader_sets_its_o
     assert notebook_run._kernel_env("/tmp/h", Limits())["XLA_FLAGS"] == GRADING_XLA_FLAGS
 
 
+def test_a_compile_cache_of_the_graders_own_is_never_passed_to_a_kernel(monkeypatch):
+    # The grader's environment may name a (writable) cache of its own: a kernel must not write to it.
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/home/grader/.cache/jax")
+    monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    env = notebook_run._kernel_env("/tmp/h", Limits())
+    assert "JAX_COMPILATION_CACHE_DIR" not in env and "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in env
+    cached = Limits(compile_cache="/srv/xla-cache")
+    assert "JAX_COMPILATION_CACHE_DIR" not in notebook_run._kernel_env("/tmp/h", cached, jailed=False)
+    env = notebook_run._kernel_env("/tmp/h", cached, jailed=True)
+    assert (env["JAX_COMPILATION_CACHE_DIR"], env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == ("/srv/xla-cache", "1e9")
+    warm_up = Limits(compile_cache="/srv/xla-cache", compile_cache_writable=True)
+    assert notebook_run._kernel_env("/tmp/h", warm_up)["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+
+
 # ---- patched clocks and checks: correctness is judged outside, timing is refused
 
 

@@ -194,8 +194,11 @@ class Jail:
     namespace only) and one ``run<N>`` folder per kernel start (connection file, the kernel's
     ipc sockets, the graders' socket)."""
 
-    def __init__(self, isolation: Isolation, base: Path, prefix: tuple[str, ...] | None = None):
+    def __init__(self, isolation: Isolation, base: Path, prefix: tuple[str, ...] | None = None,
+                 cache_mount: tuple[str, bool] | None = None):
         self.isolation = isolation
+        # (folder, writable): the compilation cache, read-only to a student's kernel.
+        self.cache_mount = cache_mount
         self.jailed = isolation.mode == "namespaces"
         self.base = Path(os.path.realpath(base))
         self._prefix = prefix if prefix is not None else (_jail_support()[0] if self.jailed else None)
@@ -207,6 +210,8 @@ class Jail:
         self.grant(self.home)
         self._root = self.base / "root"
         self._starts = 0
+        if cache_mount is not None and cache_mount[1]:
+            self.grant(Path(cache_mount[0]))  # the warm-up's kernel (as nobody) writes the entries
         if len(str(self.base / "run00" / "k-00000")) > IPC_PATH_MAX:
             raise RuntimeError(f"the scratch folder {self.base} is too long a path for the kernel's sockets")
 
@@ -318,6 +323,8 @@ class Jail:
         ops.append({"op": "tmpfs", "dst": "/tmp", "mode": "1777", "size": TMPFS_SIZE, "ro": False})
         bind(str(self.home), rw=True)
         bind(str(run_dir), rw=True)
+        if self.cache_mount is not None:
+            bind(os.path.realpath(self.cache_mount[0]), rw=self.cache_mount[1])
         # Parents before children; symlinks last (their folders must exist, nothing goes below).
         mounts = [op for op in ops if op["op"] != "symlink"]
         mounts.sort(key=lambda op: Path(op["dst"]).parts)

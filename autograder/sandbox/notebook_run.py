@@ -26,6 +26,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from .. import compile_cache
 from . import channel, isolation
 
 MAX_MESSAGE_BYTES = 8 << 20  # far above the 20 000 characters kept; see test_sandbox
@@ -46,6 +47,8 @@ class Limits:
     output_chars: int = 20_000  # printed output kept per notebook; the rest is counted only
     max_restarts: int = 3
     isolation: str = "auto"  # auto | namespaces | none: see sandbox/isolation.py
+    compile_cache: str | None = None  # a JAX compilation cache folder (autograder/compile_cache.py)
+    compile_cache_writable: bool = False  # only for the reference notebook's grading (the warm-up)
 
 
 @dataclasses.dataclass
@@ -148,9 +151,18 @@ def protect_this_process() -> None:
 GRADING_XLA_FLAGS = "--xla_gpu_enable_triton_gemm=false --xla_gpu_autotune_level=0"
 
 
-def _kernel_env(home: str, limits: Limits) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
+def uses_compile_cache(limits: Limits, jailed: bool) -> bool:
+    """A kernel reads the cache only in its jail, where the folder is mounted read-only; the
+    warm-up's (the reference notebook) writes it, jailed or not."""
+    return bool(limits.compile_cache) and (jailed or limits.compile_cache_writable)
+
+
+def _kernel_env(home: str, limits: Limits, jailed: bool = False) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if (k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)) and k not in compile_cache.CACHE_ENV}
     env.setdefault("XLA_FLAGS", GRADING_XLA_FLAGS)
+    if uses_compile_cache(limits, jailed):
+        env.update(compile_cache.kernel_env(limits.compile_cache, limits.compile_cache_writable))
     env.update(
         HOME=home,
         TMPDIR=home,
@@ -182,7 +194,10 @@ class NotebookRun:
         # Decided before anything starts: "namespaces" impossible is IsolationUnavailable here.
         self.isolation = isolation.resolve(limits.isolation)
         self._workdir = tempfile.TemporaryDirectory(prefix="ag-", dir=isolation.short_temp_dir())
-        self._jail = isolation.Jail(self.isolation, Path(self._workdir.name))
+        self.compile_cache = uses_compile_cache(limits, self.isolation.mode == "namespaces")
+        cache_mount = ((limits.compile_cache, limits.compile_cache_writable)
+                       if self.compile_cache and self.isolation.mode == "namespaces" else None)
+        self._jail = isolation.Jail(self.isolation, Path(self._workdir.name), cache_mount=cache_mount)
         self._run_dir: Path | None = None
         self._attr = "_grader_" + secrets.token_hex(8)
         self.channel: channel.Channel | None = None
@@ -215,8 +230,8 @@ class NotebookRun:
         # The kernel's own stdin/stdout/stderr go nowhere near ours: a notebook writing
         # "Points 100/100" straight to file descriptor 1 must not reach the grading log.
         try:
-            client.start_new_kernel(cwd=home, env=_kernel_env(home, self.limits), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            client.start_new_kernel(cwd=home, env=_kernel_env(home, self.limits, self._jail.jailed),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             client.start_new_kernel_client()
         except RuntimeError as exc:  # nbclient has already cleaned up the kernel
             why = self._jail.launch_error(run_dir).splitlines()
