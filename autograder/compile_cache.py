@@ -73,13 +73,14 @@ def _locked(directory: Path):
     with open(directory / ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            locked = True
         except OSError:  # a file system without locks (some cluster mounts): each command warms alone
-            yield
-            return
+            locked = False
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _write_references(folder: Path, stems: list[str]) -> None:

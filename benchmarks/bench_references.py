@@ -65,11 +65,14 @@ def step_textbook(u, alpha, dt, dx):
     return u.at[1:-1, 1:-1].set(c + r * lap)
 
 
-def step_pad_where(u, alpha, dt, dx):
-    r = alpha * dt / dx**2
+def pad_where_r(u, r):
     p = jnp.pad(u, 1)
     lap = p[2:, 1:-1] + p[:-2, 1:-1] + p[1:-1, 2:] + p[1:-1, :-2] - 4 * u
     return jnp.where(_interior(u.shape), u + r * lap, u)
+
+
+def step_pad_where(u, alpha, dt, dx):
+    return pad_where_r(u, alpha * dt / dx**2)
 
 
 def step_roll_where(u, alpha, dt, dx):
@@ -203,12 +206,6 @@ def interior_pad_r(u, r):
     c = u[1:-1, 1:-1]
     inner = c + r * (u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4 * c)
     return jnp.where(_interior(u.shape), jnp.pad(inner, 1), u)
-
-
-def pad_where_r(u, r):
-    p = jnp.pad(u, 1)
-    lap = p[2:, 1:-1] + p[:-2, 1:-1] + p[1:-1, 2:] + p[1:-1, :-2] - 4 * u
-    return jnp.where(_interior(u.shape), u + r * lap, u)
 
 
 def static_scan(step, unroll, **jit_options):

@@ -31,6 +31,9 @@ samples() {  # the complete sample submission (alice) in /tmp/submitted, written
     [ -d /tmp/submitted/alice ] || python3 -m instructor.samples /tmp/submitted --students alice > /dev/null
 }
 ALICE=/tmp/submitted/alice/workshop3
+others() {  # two other sample students, partial (bob) and hostile (mallory), in /tmp/others, once per session
+    [ -d /tmp/others/bob ] || python3 -m instructor.samples /tmp/others --students bob mallory > /dev/null
+}
 grade_alone() {  # grade_alone SECONDS STEM SUFFIX [GRADE OPTIONS...]: alice's STEM alone, stage grade-STEM-SUFFIX
     local limit=$1 stem=$2 suffix=$3
     shift 3
@@ -128,13 +131,13 @@ for what in "$@"; do
         done
         stage grade-j6-cache 120 python3 -m autograder grade "$ALICE"/*.ipynb -j 6 --compile-cache "$CACHE" \
             --json "$RES/grade-alice-j6-cache.json"
-        [ -d /tmp/others/bob ] || python3 -m instructor.samples /tmp/others --students bob mallory > /dev/null
+        others
         stage grade-others-cache 200 python3 -m autograder grade /tmp/others/*/workshop3/*.ipynb -j 6 \
             --compile-cache "$CACHE" --json "$RES/grade-others-j6-cache.json"
         du -sh "$CACHE" > "$RES/cache-size.txt" 2>&1 ;;
     cache-check)  # the two other students without the cache (their scores must not move), and the
         # cache's own tests on the GPU
-        [ -d /tmp/others/bob ] || python3 -m instructor.samples /tmp/others --students bob mallory > /dev/null
+        others
         stage grade-others-plain 200 python3 -m autograder grade /tmp/others/*/workshop3/*.ipynb -j 6 \
             --json "$RES/grade-others-j6-plain.json"
         stage cache-tests 200 python3 -m pytest tests/test_cli.py tests/test_isolation.py tests/test_sandbox.py \

@@ -194,9 +194,9 @@ class NotebookRun:
         # Decided before anything starts: "namespaces" impossible is IsolationUnavailable here.
         self.isolation = isolation.resolve(limits.isolation)
         self._workdir = tempfile.TemporaryDirectory(prefix="ag-", dir=isolation.short_temp_dir())
-        self.compile_cache = uses_compile_cache(limits, self.isolation.mode == "namespaces")
+        # In the jail the cache folder is mounted (read-only but for the warm-up): see uses_compile_cache.
         cache_mount = ((limits.compile_cache, limits.compile_cache_writable)
-                       if self.compile_cache and self.isolation.mode == "namespaces" else None)
+                       if limits.compile_cache and self.isolation.mode == "namespaces" else None)
         self._jail = isolation.Jail(self.isolation, Path(self._workdir.name), cache_mount=cache_mount)
         self._run_dir: Path | None = None
         self._attr = "_grader_" + secrets.token_hex(8)
